@@ -1,0 +1,16 @@
+"""Datasets as tensors: prepared once into a checksummed ``.npz``, then held in memory."""
+
+from . import mnist1d  # noqa: F401  (registers the dataset)
+from .augment import augment_batch, random_crop, random_flip
+from .prepared import DATASETS, Dataset, UnknownDatasetError, load_dataset, prepare_dataset
+
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "UnknownDatasetError",
+    "load_dataset",
+    "prepare_dataset",
+    "augment_batch",
+    "random_crop",
+    "random_flip",
+]

@@ -1,0 +1,111 @@
+"""Prepared datasets: generation/reading by name, the ``.npz`` format, and loading."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..io import CorruptFileError, load_npz, save_npz
+
+ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+
+#: name -> function(options) returning the four arrays (x float32 with a channel axis, y int64).
+Preparer = Callable[..., dict[str, np.ndarray]]
+DATASETS: dict[str, Preparer] = {}
+
+
+class UnknownDatasetError(ValueError):
+    """A dataset name with no preparer."""
+
+
+def register_dataset(name: str) -> Callable[[Preparer], Preparer]:
+    def add(prepare: Preparer) -> Preparer:
+        DATASETS[name] = prepare
+        return prepare
+
+    return add
+
+
+@dataclass
+class Dataset:
+    """A whole dataset as tensors: x is (N, channels, *spatial) float32, y is (N,) int64."""
+
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    checksum: str
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def num_classes(self) -> int:
+        return int(max(self.y_train.max(), self.y_test.max())) + 1
+
+    def to(self, device: str | torch.device) -> "Dataset":
+        return Dataset(
+            self.name,
+            *(getattr(self, a).to(device) for a in ARRAYS),
+            checksum=self.checksum,
+        )
+
+
+def checksum(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 over the four arrays' dtypes, shapes and bytes."""
+    digest = hashlib.sha256()
+    for name in ARRAYS:
+        arr = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}:{arr.dtype}:{arr.shape};".encode())
+        digest.update(arr.tobytes())
+    return digest.hexdigest()
+
+
+def prepare_dataset(name: str, out_path: str | os.PathLike[str], **options: Any) -> str:
+    """Generate or read dataset ``name`` and write it atomically to ``out_path``.
+
+    Returns the checksum, which is also stored in the file and verified on every load.
+    """
+    if name not in DATASETS:
+        raise UnknownDatasetError(
+            f"unknown dataset {name!r}; valid datasets: {', '.join(sorted(DATASETS))}"
+        )
+    arrays = DATASETS[name](**options)
+    _check_arrays(name, arrays)
+    digest = checksum(arrays)
+    meta = json.dumps({"name": name, "options": options, "checksum": digest}, sort_keys=True)
+    save_npz(out_path, **arrays, meta=np.array(meta))
+    return digest
+
+
+def _check_arrays(name: str, arrays: dict[str, np.ndarray]) -> None:
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.dtype != np.float32 or y.dtype != np.int64 or x.ndim < 2 or len(x) != len(y):
+            raise ValueError(
+                f"dataset {name!r} {split}: expected float32 x (N, C, ...) and int64 y (N,), "
+                f"got {x.dtype} {x.shape} and {y.dtype} {y.shape}"
+            )
+
+
+def load_dataset(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Dataset:
+    """Load a prepared dataset, verifying its checksum."""
+    arrays = load_npz(path, {"x_train": None, "y_train": 1, "x_test": None, "y_test": 1, "meta": 0})
+    meta = json.loads(str(arrays["meta"]))
+    digest = checksum(arrays)
+    if digest != meta["checksum"]:
+        raise CorruptFileError(
+            f"{path}: checksum mismatch (stored {meta['checksum'][:12]}, computed {digest[:12]}); "
+            "delete it and rerun the workflow to prepare it again"
+        )
+    tensors = [torch.from_numpy(arrays[a]) for a in ARRAYS]
+    return Dataset(meta["name"], *tensors, checksum=digest).to(device)

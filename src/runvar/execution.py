@@ -1,0 +1,67 @@
+"""Execution mode: device, torch thread count and deterministic-kernel switches, recorded.
+
+The thread count is part of the setup (1 and 2 threads give different bits on CPU), so it
+comes from the config, never from the scheduler's allocation.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import sys
+
+import numpy as np
+import torch
+
+
+def resolve_device(requested: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {requested!r} requested but CUDA is not available here")
+    return torch.device(requested)
+
+
+def configure(device: torch.device, threads: int, nondeterministic_kernels: bool) -> dict:
+    """Set threads and kernel determinism for this process; return the record of what is in force.
+
+    ``nondeterministic_kernels`` is the ``cudnn`` source: on, it is the reference's
+    ``cudnn.deterministic=False, cudnn.benchmark=True``; off, deterministic kernels everywhere
+    (``torch.use_deterministic_algorithms``, which on CUDA needs the cuBLAS workspace setting).
+    On CPU there is no nondeterministic kernel to switch on: the request is recorded, and the
+    record says it had no effect.
+    """
+    torch.set_num_threads(int(threads))
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.deterministic = not nondeterministic_kernels
+    torch.backends.cudnn.benchmark = nondeterministic_kernels
+    torch.use_deterministic_algorithms(not nondeterministic_kernels)
+    return {
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "cudnn_requested_nondeterministic": nondeterministic_kernels,
+        "cudnn_effective": device.type == "cuda" and nondeterministic_kernels,
+        "cudnn_deterministic": torch.backends.cudnn.deterministic,
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+    }
+
+
+def versions() -> dict[str, str]:
+    """Versions that can change the bits of a run."""
+    from . import __version__
+
+    return {
+        "runvar": __version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "cuda": str(torch.version.cuda),
+        "cudnn": str(torch.backends.cudnn.version()) if torch.backends.cudnn.is_available() else "none",
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+    }

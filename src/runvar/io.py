@@ -1,0 +1,137 @@
+"""Files: atomic writes, and predictions/JSON that fail with a clear message when damaged."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class CorruptFileError(ValueError):
+    """A results or data file that is truncated, corrupt, or not what it should contain."""
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    A killed or failing writer leaves no file at ``path`` that looks finished.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> None:
+    """Call ``write(tmp_path)`` and move the result onto ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        write(tmp)
+
+
+def save_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:
+    """Atomically write arrays to an uncompressed ``.npz``."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+    write_atomic(path, write)
+
+
+def load_npz(
+    path: str | os.PathLike[str], required: dict[str, int | None]
+) -> dict[str, np.ndarray]:
+    """Read a ``.npz`` and check it holds ``required`` arrays (name -> ndim, None for any)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as err:
+        raise CorruptFileError(
+            f"{path} is truncated or corrupt ({type(err).__name__}: {err}); "
+            "delete it and rerun the workflow to recreate it"
+        ) from None
+    for name, ndim in required.items():
+        if name not in arrays:
+            raise CorruptFileError(
+                f"{path} lacks array {name!r} (has {sorted(arrays)}); expected {sorted(required)}"
+            )
+        if ndim is not None and arrays[name].ndim != ndim:
+            raise CorruptFileError(
+                f"{path}: array {name!r} has {arrays[name].ndim} dimensions, expected {ndim}"
+            )
+    return arrays
+
+
+def save_predictions(path: str | os.PathLike[str], logits: np.ndarray, labels: np.ndarray) -> None:
+    """Write one run's test logits (float32, N x C) and labels (int64, N)."""
+    save_npz(path, logits=np.asarray(logits, dtype=np.float32), labels=np.asarray(labels, np.int64))
+
+
+def load_predictions(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Read and validate one run's (logits, labels)."""
+    arrays = load_npz(path, {"logits": 2, "labels": 1})
+    logits, labels = arrays["logits"], arrays["labels"]
+    if logits.dtype != np.float32:
+        raise CorruptFileError(f"{path}: logits are {logits.dtype}, expected float32")
+    if logits.shape[0] != labels.shape[0]:
+        raise CorruptFileError(
+            f"{path}: {logits.shape[0]} rows of logits but {labels.shape[0]} labels"
+        )
+    if not np.isfinite(logits).all():
+        raise CorruptFileError(f"{path}: logits contain NaN or infinity (did training diverge?)")
+    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
+        raise CorruptFileError(
+            f"{path}: labels must lie in [0, {logits.shape[1]}), got [{labels.min()}, {labels.max()}]"
+        )
+    return logits, labels
+
+
+def load_prediction_stack(paths: list[str] | list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack several runs' predictions into (R, N, C) logits; all must share the same labels."""
+    if not paths:
+        raise ValueError("no prediction files given")
+    stack, labels = [], None
+    for path in paths:
+        logits, run_labels = load_predictions(path)
+        if labels is None:
+            labels = run_labels
+        elif not np.array_equal(labels, run_labels):
+            raise CorruptFileError(f"{path}: labels differ from those of {paths[0]}")
+        if stack and logits.shape != stack[0].shape:
+            raise CorruptFileError(f"{path}: logits shape {logits.shape} != {stack[0].shape}")
+        stack.append(logits)
+    return np.stack(stack), labels
+
+
+def save_json(path: str | os.PathLike[str], obj: Any) -> None:
+    """Atomically write ``obj`` as indented JSON."""
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+    write_atomic(path, write)
+
+
+def load_json(path: str | os.PathLike[str]) -> Any:
+    """Read JSON, naming the file when it is not valid JSON."""
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as err:
+        raise CorruptFileError(f"{path} is not valid JSON ({err}); delete it and rerun") from None

@@ -1,0 +1,188 @@
+"""Run-to-run variability metrics on a stack of test logits (STUDY.md, Metrics).
+
+Every function takes ``logits`` of shape (R, N, C): R runs, N test examples, C classes, and
+``labels`` of shape (N,). Pairwise metrics are computed for all R(R-1)/2 pairs at once with
+matrix products (ranks and one-hot predictions computed once per run), not in a pair loop.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> logits = rng.normal(size=(4, 50, 3)).astype(np.float32)
+>>> labels = rng.integers(0, 3, size=50)
+>>> row = variability(logits, labels, resamples=1000)
+>>> sorted(row)[:3]
+['accuracy_mean', 'accuracy_sd', 'accuracy_sd_ci95']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import log_softmax
+from scipy.stats import rankdata
+
+#: Bootstrap resamples of the R per-run values for the SD-of-SD error bar (STUDY.md).
+BOOTSTRAP_RESAMPLES = 10_000
+
+
+def _check_stack(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    logits = np.asarray(logits)
+    labels = np.asarray(labels)
+    if logits.ndim != 3:
+        raise ValueError(f"logits must have shape (runs, examples, classes), got {logits.shape}")
+    if labels.shape != (logits.shape[1],):
+        raise ValueError(
+            f"labels must have shape ({logits.shape[1]},) to match logits {logits.shape}, "
+            f"got {labels.shape}"
+        )
+    return logits, labels
+
+
+def accuracies(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per-run test accuracy as a fraction, shape (R,)."""
+    logits, labels = _check_stack(logits, labels)
+    return (logits.argmax(axis=2) == labels[None, :]).mean(axis=1)
+
+
+def cross_entropies(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per-run mean test cross-entropy (natural log), shape (R,)."""
+    logits, labels = _check_stack(logits, labels)
+    logp = log_softmax(logits.astype(np.float64), axis=2)
+    return -np.take_along_axis(logp, labels[None, :, None], axis=2)[..., 0].mean(axis=1)
+
+
+def population_sd(values: np.ndarray) -> float:
+    """Standard deviation with ddof=0, as the reference code computes it."""
+    return float(np.std(np.asarray(values, dtype=np.float64), ddof=0))
+
+
+def bootstrap_sds(
+    values: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0
+) -> np.ndarray:
+    """Population SDs of ``resamples`` bootstrap resamples (with replacement) of ``values``."""
+    values = np.asarray(values, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(values), size=(resamples, len(values)))
+    return values[idx].std(axis=1, ddof=0)
+
+
+def bootstrap_sd_of_sd(
+    values: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0
+) -> float:
+    """Error bar of an SD: the SD of the SDs of bootstrap resamples of the R values."""
+    return float(bootstrap_sds(values, resamples, seed).std(ddof=0))
+
+
+def pairwise_disagreement_matrix(logits: np.ndarray) -> np.ndarray:
+    """(R, R) fraction of examples on which the argmax predictions of runs i and j differ."""
+    logits = np.asarray(logits)
+    runs, n, classes = logits.shape
+    onehot = np.zeros((runs, n * classes), dtype=np.float32)
+    pred = logits.argmax(axis=2)
+    onehot[np.arange(runs)[:, None], np.arange(n)[None, :] * classes + pred] = 1.0
+    agree = onehot @ onehot.T  # exact: integer counts <= n are exact in float32 up to 2^24
+    return 1.0 - agree.astype(np.float64) / n
+
+
+def pairwise_spearman_matrix(logits: np.ndarray) -> np.ndarray:
+    """(R, R) Spearman rank correlation between the flattened raw logits of runs i and j.
+
+    Ranks (average ranks for ties, as :func:`scipy.stats.spearmanr`) are computed once per
+    run; the correlations are then one matrix product of the standardised ranks.
+    """
+    logits = np.asarray(logits)
+    flat = logits.reshape(logits.shape[0], -1)
+    ranks = rankdata(flat, axis=1)
+    ranks -= ranks.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(ranks, axis=1)
+    if np.any(norms == 0):
+        raise ValueError("a run has constant logits; its rank correlation is undefined")
+    ranks /= norms[:, None]
+    return np.clip(ranks @ ranks.T, -1.0, 1.0)
+
+
+def pairwise_ensemble_matrices(
+    logits: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(R, R) accuracy and cross-entropy of the two-model ensemble (mean logits) of i and j."""
+    logits, labels = _check_stack(logits, labels)
+    logits = logits.astype(np.float32)
+    runs = logits.shape[0]
+    acc = np.full((runs, runs), np.nan)
+    ce = np.full((runs, runs), np.nan)
+    for i in range(runs - 1):  # one broadcast per row: all pairs (i, j > i) at once
+        ens = (logits[i][None] + logits[i + 1 :]) / 2.0
+        acc[i, i + 1 :] = (ens.argmax(axis=2) == labels[None]).mean(axis=1)
+        logp = log_softmax(ens.astype(np.float64), axis=2)
+        ce[i, i + 1 :] = -np.take_along_axis(logp, labels[None, :, None], axis=2)[..., 0].mean(1)
+    return acc, ce
+
+
+def _upper(matrix: np.ndarray) -> np.ndarray:
+    i, j = np.triu_indices(matrix.shape[0], k=1)
+    return matrix[i, j]
+
+
+def pairwise_disagreement(logits: np.ndarray) -> float:
+    """Mean over pairs i < j of the fraction of test examples whose argmax differs."""
+    return float(_upper(pairwise_disagreement_matrix(logits)).mean())
+
+
+def pairwise_spearman(logits: np.ndarray) -> float:
+    """Mean over pairs i < j of Spearman's rho between flattened logits."""
+    return float(_upper(pairwise_spearman_matrix(logits)).mean())
+
+
+def ensemble_delta(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Mean over pairs of metric(ensemble of i, j) - (metric_i + metric_j) / 2.
+
+    Returns (accuracy delta as a fraction, cross-entropy delta).
+    """
+    ens_acc, ens_ce = pairwise_ensemble_matrices(logits, labels)
+    acc, ce = accuracies(logits, labels), cross_entropies(logits, labels)
+    i, j = np.triu_indices(len(acc), k=1)
+    return (
+        float((ens_acc[i, j] - (acc[i] + acc[j]) / 2).mean()),
+        float((ens_ce[i, j] - (ce[i] + ce[j]) / 2).mean()),
+    )
+
+
+def variability(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> dict[str, float | list[float] | int]:
+    """All variability metrics of one (setup, variant) over its R runs.
+
+    Accuracies, disagreement and ensemble deltas are in percent. Needs R >= 2.
+    ``*_sd_ci95`` is the 2.5-97.5 percentile interval of the bootstrap SDs.
+    """
+    logits, labels = _check_stack(logits, labels)
+    if logits.shape[0] < 2:
+        raise ValueError(f"variability needs at least 2 runs, got {logits.shape[0]}")
+    acc = accuracies(logits, labels) * 100.0
+    ce = cross_entropies(logits, labels)
+    acc_boot = bootstrap_sds(acc, resamples, seed)
+    ce_boot = bootstrap_sds(ce, resamples, seed)
+    ens_acc, ens_ce = ensemble_delta(logits, labels)
+    return {
+        "runs": int(logits.shape[0]),
+        "accuracy_mean": float(acc.mean()),
+        "accuracy_sd": population_sd(acc),
+        "accuracy_sd_sd": float(acc_boot.std(ddof=0)),
+        "accuracy_sd_ci95": [float(x) for x in np.percentile(acc_boot, [2.5, 97.5])],
+        "cross_entropy_mean": float(ce.mean()),
+        "cross_entropy_sd": population_sd(ce),
+        "cross_entropy_sd_sd": float(ce_boot.std(ddof=0)),
+        "cross_entropy_sd_ci95": [float(x) for x in np.percentile(ce_boot, [2.5, 97.5])],
+        "pairwise_disagreement": pairwise_disagreement(logits) * 100.0,
+        "pairwise_spearman": pairwise_spearman(logits),
+        "ensemble_delta_accuracy": ens_acc * 100.0,
+        "ensemble_delta_cross_entropy": ens_ce,
+    }
+
+
+def all_identical(logits: np.ndarray) -> bool:
+    """True when every run's logits are bitwise identical to the first run's."""
+    logits = np.ascontiguousarray(logits)
+    first = logits[0].tobytes()
+    return all(run.tobytes() == first for run in logits[1:])

@@ -1,0 +1,15 @@
+"""Models by name. Importing this package registers every built-in model."""
+
+from . import small  # noqa: F401  (registers the models it defines)
+from .layers import SeededDropout, StochasticLayer, set_stochastic_generator
+from .registry import MODELS, UnknownModelError, build_model, register
+
+__all__ = [
+    "MODELS",
+    "SeededDropout",
+    "StochasticLayer",
+    "UnknownModelError",
+    "build_model",
+    "register",
+    "set_stochastic_generator",
+]

@@ -1,0 +1,112 @@
+"""Sources of nondeterminism, variants, and the per-source seeds of a run.
+
+A *variant* is the set of sources that vary across runs. For run ``r`` of a variant, every
+source in the variant gets seed ``r`` and every other source the constant 1 (STUDY.md,
+Vocabulary). ``cudnn`` cannot be seeded: "in the variant" means nondeterministic GPU kernels on.
+``bitflip`` is the instability probe: every training seed is 1 and only the bit-flip seed is r.
+
+Each seeded source draws from its own :class:`torch.Generator`, so changing one source's seed
+changes nothing drawn by another.
+
+>>> s = run_seeds("shuffle", 3)
+>>> (s.init, s.shuffle, s.augment, s.stochastic, s.bitflip, s.cudnn)
+(1, 3, 1, 1, None, False)
+>>> gens = s.generators()
+>>> sorted(gens)
+['augment', 'bitflip', 'init', 'shuffle', 'stochastic']
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+
+#: Sources that have a seed, each with its own generator.
+SEEDED_SOURCES: tuple[str, ...] = ("init", "shuffle", "augment", "stochastic")
+#: All sources, including the unseedable ``cudnn`` switch and the ``bitflip`` probe.
+SOURCES: tuple[str, ...] = SEEDED_SOURCES + ("cudnn", "bitflip")
+
+#: Named variants -> the sources they vary. ``all`` varies every seeded source and cudnn.
+VARIANTS: dict[str, frozenset[str]] = {
+    "none": frozenset(),
+    "init": frozenset({"init"}),
+    "shuffle": frozenset({"shuffle"}),
+    "augment": frozenset({"augment"}),
+    "stochastic": frozenset({"stochastic"}),
+    "cudnn": frozenset({"cudnn"}),
+    "shuffle+cudnn": frozenset({"shuffle", "cudnn"}),
+    "shuffle+augment+cudnn": frozenset({"shuffle", "augment", "cudnn"}),
+    "all": frozenset(SEEDED_SOURCES) | {"cudnn"},
+    "bitflip": frozenset({"bitflip"}),
+}
+
+#: The variants whose runs vary exactly one seeded source (claim 1 compares these).
+SINGLE_SOURCE_VARIANTS: tuple[str, ...] = SEEDED_SOURCES
+
+
+class UnknownVariantError(ValueError):
+    """A variant name that is not one of :data:`VARIANTS`."""
+
+
+def variant_sources(variant: str) -> frozenset[str]:
+    """The sources that vary across runs of ``variant``.
+
+    Raises :class:`UnknownVariantError` naming the valid variants.
+    """
+    try:
+        return VARIANTS[variant]
+    except KeyError:
+        raise UnknownVariantError(
+            f"unknown variant {variant!r}; valid variants: {', '.join(VARIANTS)}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class RunSeeds:
+    """The seeds of one run: one per seeded source, the bit-flip seed, and the cudnn switch.
+
+    ``bitflip`` is ``None`` when no bit is flipped.
+    """
+
+    init: int
+    shuffle: int
+    augment: int
+    stochastic: int
+    bitflip: int | None
+    cudnn: bool
+
+    def generators(self, device: str | torch.device = "cpu") -> dict[str, torch.Generator]:
+        """A fresh generator per seeded source (and the bit-flip probe), seeded from its seed.
+
+        The init generator lives on the CPU (models are built there); the others on ``device``
+        so that shuffling, augmentation and dropout draw on the device that holds the data.
+        """
+        gens = {"init": seeded_generator(self.init, "cpu")}
+        for source in ("shuffle", "augment", "stochastic"):
+            gens[source] = seeded_generator(getattr(self, source), device)
+        gens["bitflip"] = seeded_generator(self.bitflip if self.bitflip is not None else 1, "cpu")
+        return gens
+
+    def as_dict(self) -> dict[str, int | bool | None]:
+        return asdict(self)
+
+
+def seeded_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
+    """A new :class:`torch.Generator` on ``device`` seeded with ``seed``."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(seed))
+    return gen
+
+
+def run_seeds(variant: str, run: int) -> RunSeeds:
+    """Seeds of run ``run`` (1-based) of ``variant``: seed ``run`` for varied sources, else 1."""
+    if run < 1:
+        raise ValueError(f"run numbers start at 1, got {run}")
+    varied = variant_sources(variant)
+    seeded = {s: (run if s in varied else 1) for s in SEEDED_SOURCES}
+    return RunSeeds(
+        **seeded,
+        bitflip=run if "bitflip" in varied else None,
+        cudnn="cudnn" in varied,
+    )
