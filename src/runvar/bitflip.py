@@ -6,17 +6,25 @@ import torch
 from torch import nn
 
 
+def flippable_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Parameters and floating-point buffers (e.g. fixed candidate weights) by name."""
+    tensors = dict(model.named_parameters())
+    tensors.update((n, b) for n, b in model.named_buffers() if b.is_floating_point())
+    return tensors
+
+
 def choose_parameter(model: nn.Module, name: str) -> str:
-    """``first`` -> the first weight tensor (ndim > 1, the first conv weight as in the
-    reference's default); otherwise ``name`` must be one of the model's parameters."""
+    """``first`` -> the first weight parameter (ndim > 1, the first conv weight as in the
+    reference's default); otherwise ``name`` must name a parameter or floating buffer."""
     params = dict(model.named_parameters())
     if name == "first":
         for pname, p in params.items():
             if p.dim() > 1:
                 return pname
         return next(iter(params))
-    if name not in params:
-        raise ValueError(f"bit-flip parameter {name!r} not in model; parameters: {', '.join(params)}")
+    tensors = flippable_tensors(model)
+    if name not in tensors:
+        raise ValueError(f"bit-flip tensor {name!r} not in model; valid: first, {', '.join(tensors)}")
     return name
 
 
@@ -29,7 +37,7 @@ def flip_one_bit(model: nn.Module, generator: torch.Generator, parameter: str = 
     the exact float32 bit pattern).
     """
     pname = choose_parameter(model, parameter)
-    tensor = dict(model.named_parameters())[pname]
+    tensor = flippable_tensors(model)[pname]
     if tensor.dtype != torch.float32:
         raise TypeError(f"bit flip expects float32 parameters, {pname} is {tensor.dtype}")
     flat_index = int(torch.randint(tensor.numel(), (1,), generator=generator))
