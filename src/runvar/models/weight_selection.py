@@ -1,0 +1,187 @@
+"""Weight-selection ("slot machine") layers: pick one of k fixed random weights per connection.
+
+Each connection holds ``k`` candidate weights drawn once at construction and never updated
+(buffers: saved in the state dict, invisible to the optimizer) and ``k`` trainable scores.
+The forward pass uses, per connection, the candidate with the highest score (``greedy``) or
+one sampled from ``softmax(scores)`` (``probabilistic``, drawn from ``self.generator``, the
+run's stochastic source). Scores learn straight through the selection, as in the Slot
+Machines reference code: the gradient of score j is the gradient of the effective weight
+times candidate j's value, for every j, chosen or not.
+
+Candidates ~ U(-b, b) with b = sqrt(6 / (fan_in + fan_out)) (Glorot uniform, fans computed
+without k); scores ~ U(0, b); no biases.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .layers import StochasticLayer
+
+#: How a layer picks its candidate per connection.
+SELECTIONS: tuple[str, ...] = ("greedy", "probabilistic")
+
+
+def check_choice(option: str, value: object, allowed: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``allowed``, else a ValueError naming option, value and choices."""
+    if value not in allowed:
+        raise ValueError(f"{option} must be one of {', '.join(allowed)}; got {value!r}")
+    return str(value)
+
+
+def check_k(k: object) -> int:
+    """The candidate count as an int >= 1, else a ValueError naming the option."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k (candidates per connection) must be an integer >= 1; got {k!r}")
+    return k
+
+
+class _StraightThroughSelect(torch.autograd.Function):
+    """Effective weight = the chosen candidate; d score_j = d weight * candidate_j."""
+
+    @staticmethod
+    def forward(ctx: Any, scores: torch.Tensor, candidates: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(candidates)
+        return candidates.gather(-1, choice.unsqueeze(-1)).squeeze(-1)
+
+    @staticmethod
+    def backward(ctx: Any, grad_weight: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        (candidates,) = ctx.saved_tensors
+        return grad_weight.unsqueeze(-1) * candidates, None, None
+
+
+class SelectionLayer(StochasticLayer):
+    """Base of the weight-selection layers: candidates, scores, and the choice between them.
+
+    ``selection`` is the training-time rule. ``eval_selection`` is the rule in eval mode;
+    by default a probabilistic layer evaluates with the greedy choice (the highest score),
+    so evaluation is deterministic and draws nothing from the generator. ``last_choice``
+    holds the candidate index per connection used by the most recent forward pass.
+    """
+
+    def __init__(
+        self,
+        weight_shape: tuple[int, ...],
+        fan_in: int,
+        fan_out: int,
+        k: int,
+        selection: str = "greedy",
+        eval_selection: str = "greedy",
+    ) -> None:
+        super().__init__()
+        self.k = check_k(k)
+        self.selection = check_choice("selection", selection, SELECTIONS)
+        self.eval_selection = check_choice("eval_selection", eval_selection, SELECTIONS)
+        self.generator: torch.Generator | None = None
+        self.last_choice: torch.Tensor | None = None
+        bound = math.sqrt(6.0 / (fan_in + fan_out))
+        # Initial draws come from the global generator, which build_model seeds (init source).
+        self.register_buffer("candidates", torch.empty(*weight_shape, self.k).uniform_(-bound, bound))
+        self.scores = nn.Parameter(torch.empty(*weight_shape, self.k).uniform_(0.0, bound))
+
+    @property
+    def rule(self) -> str:
+        """The selection rule the next forward pass uses (depends on train/eval mode)."""
+        return self.selection if self.training else self.eval_selection
+
+    @torch.no_grad()
+    def greedy_choice(self) -> torch.Tensor:
+        """Index of the highest-scoring candidate per connection (first one on ties)."""
+        return self.scores.argmax(dim=-1)
+
+    @torch.no_grad()
+    def sample_choice(self) -> torch.Tensor:
+        """One candidate per connection drawn from softmax(scores) with ``self.generator``."""
+        if self.generator is None:
+            raise RuntimeError(
+                f"{type(self).__name__} samples its weights but has no generator: "
+                "call set_stochastic_generator"
+            )
+        probs = torch.softmax(self.scores.detach(), dim=-1).reshape(-1, self.k)
+        drawn = torch.multinomial(probs, 1, generator=self.generator)
+        return drawn.view(self.scores.shape[:-1])
+
+    def effective_weight(self) -> torch.Tensor:
+        """The weight tensor this forward pass uses; records the choice in ``last_choice``."""
+        choice = self.sample_choice() if self.rule == "probabilistic" else self.greedy_choice()
+        self.last_choice = choice
+        return _StraightThroughSelect.apply(self.scores, self.candidates, choice)
+
+    def extra_repr(self) -> str:
+        return f"k={self.k}, selection={self.selection}, eval_selection={self.eval_selection}"
+
+
+class SelectLinear(SelectionLayer):
+    """Fully connected weight-selection layer without bias (weight shape out x in)."""
+
+    def __init__(self, in_features: int, out_features: int, k: int, **rules: str) -> None:
+        super().__init__((out_features, in_features), in_features, out_features, k, **rules)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.effective_weight())
+
+
+class _SelectConv(SelectionLayer):
+    dims: int
+
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, k: int, padding: int = 0, **rules: str
+    ) -> None:
+        receptive = kernel_size**self.dims
+        super().__init__(
+            (out_channels, in_channels) + (kernel_size,) * self.dims,
+            in_channels * receptive,
+            out_channels * receptive,
+            k,
+            **rules,
+        )
+        self.padding = padding
+
+    def extra_repr(self) -> str:
+        shape = tuple(self.candidates.shape)
+        return f"{shape[1]}, {shape[0]}, kernel_size={shape[2:-1]}, padding={self.padding}, " + super().extra_repr()
+
+
+class SelectConv1d(_SelectConv):
+    """1-D convolution (stride 1) that selects its kernel weights; no bias."""
+
+    dims = 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv1d(x, self.effective_weight(), padding=self.padding)
+
+
+class SelectConv2d(_SelectConv):
+    """2-D convolution (stride 1, square kernel) that selects its kernel weights; no bias."""
+
+    dims = 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.effective_weight(), padding=self.padding)
+
+
+def selection_layers(model: nn.Module) -> dict[str, SelectionLayer]:
+    """The weight-selection layers of ``model`` by module name."""
+    return {name: m for name, m in model.named_modules() if isinstance(m, SelectionLayer)}
+
+
+def selection_choices(model: nn.Module, last: bool = False) -> dict[str, torch.Tensor]:
+    """Chosen candidate index per connection, by layer name, for recording a run's network.
+
+    ``last=False``: the greedy choice (what eval mode uses by default); ``last=True``: the
+    choice made by each layer's most recent forward pass (e.g. a probabilistic sample).
+    """
+    choices = {}
+    for name, layer in selection_layers(model).items():
+        if last:
+            if layer.last_choice is None:
+                raise RuntimeError(f"selection layer {name!r} has not run a forward pass yet")
+            choices[name] = layer.last_choice.clone()
+        else:
+            choices[name] = layer.greedy_choice()
+    return choices
