@@ -1,6 +1,10 @@
 """Models by name. Importing this package registers every built-in model."""
 
 from . import small  # noqa: F401  (registers the models it defines)
+from . import hidden  # noqa: F401
+from . import resnet  # noqa: F401
+from . import shufflenet  # noqa: F401
+from . import vgg  # noqa: F401
 from . import selection_models  # noqa: F401  (registers conv2, conv4, conv6, lenet)
 from .layers import SeededDropout, StochasticLayer, set_stochastic_generator
 from .registry import MODELS, UnknownModelError, build_model, register

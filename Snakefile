@@ -1,0 +1,21 @@
+# runvar: run-to-run variability of neural network training, as one Snakemake workflow.
+# The default config is the quick study (MNIST-1D, CPU); see README.md.
+
+
+configfile: "config/config.yaml"
+
+
+report: "rules/captions/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/metrics.smk"
+include: "rules/tables.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,73 @@
+# Config -> resolved setups and targets; path helpers. No science here.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from runvar.config import load_schema, validate_config
+
+
+CFG = validate_config(config, load_schema(Path(workflow.basedir) / "config" / "schema.yaml"))
+SETUPS = CFG["setups"]
+STUDIES = CFG["studies"]
+SEEDS_PER_JOB = CFG.get("train", {}).get("seeds_per_job", 1)
+BOOTSTRAP = {"resamples": 10000, "seed": 0, **CFG.get("bootstrap", {})}
+RESOURCES = CFG.get("resources", {})
+RUN_DIR = "results/runs/{setup}/{variant}/seed{seed}"
+
+
+wildcard_constraints:
+    setup=r"[A-Za-z0-9_.-]+",
+    variant=r"[a-z+]+",
+    dataset=r"[A-Za-z0-9_]+",
+
+
+def max_runs():
+    """Seeds 1..max_runs exist as training targets; studies take what they need."""
+    return max([s["runs"] for s in STUDIES.values()], default=1)
+
+
+def runs_of(setup):
+    """R of a setup: the most runs any study asks of it."""
+    return max(
+        (s["runs"] for s in STUDIES.values() if setup in s.get("setups", [])), default=2
+    )
+
+
+def run_files(setup, variant, name, runs=None):
+    runs = runs or runs_of(setup)
+    return [f"{RUN_DIR}/{name}".format(setup=setup, variant=variant, seed=r) for r in range(1, runs + 1)]
+
+
+def setup_of(wildcards):
+    return SETUPS[wildcards.setup]
+
+
+def resources_for(kind):
+    """Cluster resources of a kind of rule from the config (defaults for the rest)."""
+    merged = {"runtime": 10, "mem_mb": 1000, "cpus_per_task": 1}
+    merged.update(RESOURCES.get("default", {}))
+    merged.update(RESOURCES.get(kind, {}))
+    return merged
+
+
+def sources_targets():
+    study = STUDIES.get("sources")
+    if not study:
+        return []
+    return [
+        path.format(setup=setup)
+        for setup in study["setups"]
+        for path in (
+            "results/tables/sources_{setup}.csv",
+            "results/tables/sources_{setup}.md",
+            "results/figures/sources_{setup}.png",
+            "results/figures/sources_{setup}.pdf",
+            "results/claims/sources_{setup}.csv",
+            "results/claims/sources_{setup}.md",
+        )
+    ]
+
+
+def all_targets():
+    return sources_targets()

@@ -1,0 +1,11 @@
+rule prepare_data:
+    output:
+        "results/data/{dataset}.npz",
+    params:
+        options=lambda wc: CFG["datasets"][wc.dataset],
+    log:
+        "results/logs/data/{dataset}.log",
+    resources:
+        **resources_for("default"),
+    script:
+        "../workflow_scripts/prepare_data.py"

@@ -1,0 +1,14 @@
+rule variant_metrics:
+    input:
+        predictions=lambda wc: run_files(wc.setup, wc.variant, "predictions.npz"),
+        records=lambda wc: run_files(wc.setup, wc.variant, "run.json"),
+    output:
+        "results/metrics/{setup}/{variant}.json",
+    params:
+        bootstrap=BOOTSTRAP,
+    log:
+        "results/logs/metrics/{setup}/{variant}.log",
+    resources:
+        **resources_for("default"),
+    script:
+        "../workflow_scripts/variant_metrics.py"

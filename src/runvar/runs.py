@@ -1,0 +1,109 @@
+"""Runs on disk: train and save one run directory; read a variant's runs into metrics.
+
+A run directory ``results/runs/{setup}/{variant}/seed{r}/`` holds ``predictions.npz``,
+``run.json``, ``history.csv`` and ``model.pt``, each written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import digest
+from .data import Dataset
+from .io import load_json, load_prediction_stack, save_json, save_predictions, write_atomic
+from .metrics import BOOTSTRAP_RESAMPLES, all_identical, variability
+from .seeds import run_seeds
+from .train import train_run
+
+RUN_FILES = ("predictions.npz", "run.json", "history.csv", "model.pt")
+
+
+class DeterminismError(RuntimeError):
+    """Runs that must be bitwise identical (variant ``none``) are not: the harness leaks randomness."""
+
+
+def train_and_save(
+    setup_name: str,
+    setup: Mapping[str, Any],
+    variant: str,
+    run: int,
+    data: Dataset,
+    out_dir: str | os.PathLike[str],
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Train run ``run`` of ``variant`` and write its run directory; returns the run record."""
+    seeds = run_seeds(variant, run)
+    log(f"== {setup_name}/{variant} run {run}: seeds {seeds.as_dict()}")
+    result = train_run(dict(setup), data, seeds, log=log)
+    out = Path(out_dir)
+    record = {
+        "setup": setup_name,
+        "variant": variant,
+        "run": run,
+        "config_digest": digest(setup),
+        "setup_resolved": setup,
+        **result.record,
+    }
+    write_atomic(out / "model.pt", lambda tmp: torch.save(result.state_dict, tmp))
+    _write_history(out / "history.csv", result.history)
+    save_json(out / "run.json", record)
+    save_predictions(out / "predictions.npz", result.logits, result.labels)
+    return record
+
+
+def _write_history(path: Path, history: Sequence[Mapping[str, float]]) -> None:
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(history[0]))
+            writer.writeheader()
+            writer.writerows(history)
+
+    write_atomic(path, write)
+
+
+def variant_metrics(
+    variant: str,
+    prediction_paths: Sequence[str | os.PathLike[str]],
+    record_paths: Sequence[str | os.PathLike[str]],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The metrics row of one (setup, variant) from its runs' files.
+
+    For ``none`` every run must be bitwise identical, else :class:`DeterminismError`.
+    """
+    logits, labels = load_prediction_stack(list(prediction_paths))
+    records = [load_json(p) for p in record_paths]
+    identical = all_identical(logits)
+    if variant == "none" and not identical:
+        raise DeterminismError(
+            f"variant 'none' gave different predictions across {len(logits)} runs with identical "
+            "seeds: some randomness is not controlled by the per-source generators "
+            f"(runs: {', '.join(str(p) for p in prediction_paths)})"
+        )
+    row = variability(logits, labels, resamples=resamples, seed=seed)
+    row.update(
+        variant=variant,
+        bitwise_identical=identical,
+        cudnn_effective=any(r["execution"]["cudnn_effective"] for r in records),
+        devices=sorted({r["execution"]["device"] for r in records}),
+        threads=sorted({r["execution"]["threads"] for r in records}),
+        config_digests=sorted({r["config_digest"] for r in records}),
+        train_seconds_mean=sum(r["wall_seconds"] for r in records) / len(records),
+    )
+    return row
+
+
+def load_metrics_rows(paths: Sequence[str | os.PathLike[str]]) -> dict[str, dict]:
+    """Metrics rows keyed by variant, in the order given."""
+    rows = {}
+    for path in paths:
+        row = load_json(path)
+        rows[row["variant"]] = row
+    return rows

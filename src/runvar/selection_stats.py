@@ -1,0 +1,173 @@
+"""Statistics and memory counts for the weight-selection study (SM).
+
+:func:`sd_reduction_table` turns per-run accuracies of each (model, k) and of learned
+weights into the SD per group (population SD, bootstrap error bar) and the SD reduction
+of each k against learned weights, 1 - SD_k / SD_learned, with a bootstrap 95% interval,
+and says whether that interval is consistent with SM's claimed 25-40% reduction.
+:func:`selection_memory` counts what a built model stores.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .metrics import BOOTSTRAP_RESAMPLES, bootstrap_sds, population_sd
+from .models import build_model
+from .models.weight_selection import selection_layers
+
+#: SM's claim: weight selection lowers the accuracy SD by 25% to 40% against learned weights.
+SM_CLAIMED_REDUCTION: tuple[float, float] = (0.25, 0.40)
+
+
+@dataclass(frozen=True)
+class SDReduction:
+    """One (model, k) group against its learned-weights baseline; SDs in accuracy units given."""
+
+    model: str
+    k: int
+    runs: int
+    mean: float
+    sd: float
+    sd_error: float
+    learned_runs: int
+    learned_sd: float
+    learned_sd_error: float
+    reduction: float
+    reduction_ci95: tuple[float, float]
+    verdict: str
+
+
+def _ratio_of_sds(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    # 0/0 (both groups' resamples constant) counts as equal variability, x/0 as infinitely worse.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = numerator / denominator
+    ratio[(numerator == 0) & (denominator == 0)] = 1.0
+    return ratio
+
+
+def claim_verdict(interval: tuple[float, float], claim: tuple[float, float] = SM_CLAIMED_REDUCTION) -> str:
+    """``consistent`` if the interval overlaps the claimed range, else ``below`` or ``above``."""
+    low, high = interval
+    if high < claim[0]:
+        return "below"
+    if low > claim[1]:
+        return "above"
+    return "consistent"
+
+
+def sd_reduction(
+    selected: Sequence[float],
+    learned: Sequence[float],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> tuple[float, tuple[float, float]]:
+    """1 - SD(selected) / SD(learned) (population SDs) and its bootstrap 95% interval.
+
+    Each bootstrap resample draws the runs of each group independently with replacement from
+    one :func:`numpy.random.default_rng` (``seed``). The interval is the 2.5 / 97.5 empirical
+    quantiles (no interpolation, so resamples with a zero learned SD, whose reduction is
+    -inf, bound the interval only when they are more than 2.5% of the resamples).
+    """
+    selected = np.asarray(selected, dtype=np.float64)
+    learned = np.asarray(learned, dtype=np.float64)
+    for name, values in (("selected", selected), ("learned", learned)):
+        if values.ndim != 1 or len(values) < 2:
+            raise ValueError(f"{name} accuracies must be a 1-D sequence of at least 2 runs; got {values.shape}")
+    learned_sd = population_sd(learned)
+    if learned_sd == 0:
+        raise ValueError("learned-weights accuracies have zero SD: the SD reduction is undefined")
+    rng = np.random.default_rng(seed)
+    boot_selected = selected[rng.integers(0, len(selected), (resamples, len(selected)))].std(axis=1)
+    boot_learned = learned[rng.integers(0, len(learned), (resamples, len(learned)))].std(axis=1)
+    boot = 1.0 - _ratio_of_sds(boot_selected, boot_learned)
+    low, high = np.quantile(boot, [0.025, 0.975], method="inverted_cdf")
+    return 1.0 - population_sd(selected) / learned_sd, (float(low), float(high))
+
+
+def sd_reduction_table(
+    selected: Mapping[tuple[str, int], Sequence[float]],
+    learned: Mapping[str, Sequence[float]],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> list[SDReduction]:
+    """Rows per (model, k) of ``selected`` (run accuracies), each against ``learned[model]``.
+
+    SD error bars are the SD of bootstrap SDs (:func:`runvar.metrics.bootstrap_sds`).
+    """
+    rows = []
+    for (model, k), values in sorted(selected.items()):
+        if model not in learned:
+            raise ValueError(f"no learned-weights accuracies for model {model!r}; have {sorted(learned)}")
+        values = np.asarray(values, dtype=np.float64)
+        base = np.asarray(learned[model], dtype=np.float64)
+        reduction, interval = sd_reduction(values, base, resamples, seed)
+        rows.append(
+            SDReduction(
+                model=model,
+                k=int(k),
+                runs=len(values),
+                mean=float(values.mean()),
+                sd=population_sd(values),
+                sd_error=float(bootstrap_sds(values, resamples, seed).std()),
+                learned_runs=len(base),
+                learned_sd=population_sd(base),
+                learned_sd_error=float(bootstrap_sds(base, resamples, seed).std()),
+                reduction=reduction,
+                reduction_ci95=interval,
+                verdict=claim_verdict(interval),
+            )
+        )
+    return rows
+
+
+def selection_memory(model: nn.Module) -> dict[str, int]:
+    """What ``model`` stores, measured from its tensors.
+
+    - ``trainable_parameters``: elements the optimizer updates (scores, or learned weights);
+    - ``fixed_candidates``: candidate weights held as buffers (never updated);
+    - ``connections``: weights the forward pass uses (one per connection);
+    - ``state_bytes``: bytes of every parameter and buffer (what a checkpoint holds);
+    - ``selection_bytes``: bytes to store only the chosen indices, ceil(log2 k) bits per
+      connection (the network is then rebuilt from the init seed, as Slot Machines note).
+    """
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    layers = selection_layers(model)
+    candidates = sum(layer.candidates.numel() for layer in layers.values())
+    selected_connections = sum(layer.candidates.numel() // layer.k for layer in layers.values())
+    other_weights = sum(p.numel() for name, p in model.named_parameters() if not name.endswith("scores"))
+    bits = sum(
+        (layer.candidates.numel() // layer.k) * math.ceil(math.log2(layer.k)) for layer in layers.values()
+    )
+    tensors = list(model.parameters()) + list(model.buffers())
+    return {
+        "trainable_parameters": trainable,
+        "fixed_candidates": candidates,
+        "connections": selected_connections + other_weights,
+        "state_bytes": sum(t.numel() * t.element_size() for t in tensors),
+        "selection_bytes": math.ceil(bits / 8),
+    }
+
+
+def memory_table(
+    models: Iterable[str],
+    ks: Iterable[int],
+    input_shape: tuple[int, ...],
+    num_classes: int = 10,
+) -> list[dict[str, Any]]:
+    """:func:`selection_memory` of each model with learned weights and with each k."""
+    ks = list(ks)
+    rows = []
+    for name in models:
+        variants: list[dict[str, Any]] = [{"mode": "learned"}] + [{"mode": "select", "k": k} for k in ks]
+        for options in variants:
+            with torch.device("meta"):
+                model = build_model(name, input_shape, num_classes, 0, **options)
+            rows.append({"model": name, "k": options.get("k", "learned"), **selection_memory(model)})
+    return rows
