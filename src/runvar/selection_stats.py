@@ -53,13 +53,18 @@ def _ratio_of_sds(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 
 def claim_verdict(interval: tuple[float, float], claim: tuple[float, float] = SM_CLAIMED_REDUCTION) -> str:
-    """``consistent`` if the interval overlaps the claimed range, else ``below`` or ``above``."""
+    """Verdict on the claimed reduction range from a reduction's 95% interval.
+
+    ``below`` / ``above``: the interval lies entirely below / above the claimed range;
+    ``consistent``: it overlaps the range and excludes 0 (a reduction is shown);
+    ``inconclusive``: it overlaps the range but also includes 0 (too few runs to tell).
+    """
     low, high = interval
     if high < claim[0]:
         return "below"
     if low > claim[1]:
         return "above"
-    return "consistent"
+    return "consistent" if low > 0 else "inconclusive"
 
 
 def sd_reduction(
@@ -134,24 +139,22 @@ def selection_memory(model: nn.Module) -> dict[str, int]:
     - ``fixed_candidates``: candidate weights held as buffers (never updated);
     - ``connections``: weights the forward pass uses (one per connection);
     - ``state_bytes``: bytes of every parameter and buffer (what a checkpoint holds);
-    - ``selection_bytes``: bytes to store only the chosen indices, ceil(log2 k) bits per
-      connection (the network is then rebuilt from the init seed, as Slot Machines note).
+    - ``compact_bytes``: bytes of the trained network stored compactly: ceil(log2 k) bits
+      per selected connection (candidates are rebuilt from the init seed, as Slot Machines
+      note) plus every other parameter in full (all of them for learned weights).
     """
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    layers = selection_layers(model)
-    candidates = sum(layer.candidates.numel() for layer in layers.values())
-    selected_connections = sum(layer.candidates.numel() // layer.k for layer in layers.values())
-    other_weights = sum(p.numel() for name, p in model.named_parameters() if not name.endswith("scores"))
-    bits = sum(
-        (layer.candidates.numel() // layer.k) * math.ceil(math.log2(layer.k)) for layer in layers.values()
-    )
+    layers = selection_layers(model).values()
+    scores = {id(layer.scores) for layer in layers}
+    others = [p for p in model.parameters() if id(p) not in scores]
+    selected = [(layer.candidates.numel() // layer.k, layer.k) for layer in layers]
+    index_bits = sum(n * math.ceil(math.log2(k)) for n, k in selected)
     tensors = list(model.parameters()) + list(model.buffers())
     return {
-        "trainable_parameters": trainable,
-        "fixed_candidates": candidates,
-        "connections": selected_connections + other_weights,
+        "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "fixed_candidates": sum(layer.candidates.numel() for layer in layers),
+        "connections": sum(n for n, _ in selected) + sum(p.numel() for p in others),
         "state_bytes": sum(t.numel() * t.element_size() for t in tensors),
-        "selection_bytes": math.ceil(bits / 8),
+        "compact_bytes": math.ceil(index_bits / 8) + sum(p.numel() * p.element_size() for p in others),
     }
 
 
