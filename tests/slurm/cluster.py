@@ -6,10 +6,16 @@ directory), waits until `sinfo` shows the node idle, and stops them again by pid
 
 Everything lives in the state directory: the munge key and socket, the daemons' spool,
 state, pid and log files, and the job-completion log (`jobcomp.log`, one line per finished
-SLURM job: the record that a job really ran through slurmctld). Nothing under /etc is read
-or written; the daemons listen on 127.0.0.1 only, on free ports picked at start.
+SLURM job: the record that a job really ran through slurmctld). The daemons listen on
+127.0.0.1 only, on free ports picked at start.
 
-Clients find the cluster through the environment of `SlurmCluster.env()` (SLURM_CONF).
+The one file outside the state directory is /etc/slurm/slurm.conf, SLURM's compiled-in
+config path, made a symlink to the state directory's slurm.conf while the cluster runs (and
+removed by stop()). Clients outside jobs get SLURM_CONF from `SlurmCluster.env()`, but
+snakemake-executor-plugin-slurm-jobstep clears every SLURM_* variable but the job's
+identity before it calls `srun` inside a job, so that `srun` finds its cluster where it does
+on a real cluster: at the default path. A host whose /etc/slurm/slurm.conf is not ours (a
+real cluster's) is left alone: start() refuses, saying so.
 
 Command line (used by benchmarks/slurm_bundling.py and for manual runs):
     python tests/slurm/cluster.py start DIR     # prints `export SLURM_CONF=...`
@@ -31,6 +37,7 @@ from pathlib import Path
 DAEMONS = ("munged", "slurmctld", "slurmd")
 REQUIRED_PROGRAMS = DAEMONS + ("mungekey", "sbatch", "squeue", "sinfo", "scontrol", "scancel", "srun")
 INSTALL_HINT = "run `bash tests/slurm/install.sh` (as root)"
+SYSTEM_CONF = Path("/etc/slurm/slurm.conf")
 
 
 class SlurmUnavailable(RuntimeError):
@@ -176,6 +183,35 @@ class SlurmCluster:
             "ConstrainRAMSpace=no\nConstrainDevices=no\n"
         )
 
+    def _claim_system_conf(self) -> None:
+        """Point /etc/slurm/slurm.conf at our slurm.conf, unless it belongs to someone else."""
+        if SYSTEM_CONF.is_symlink():
+            target = Path(os.readlink(SYSTEM_CONF))
+            other = target.parent.parent  # <state dir>/etc/slurm.conf
+            if target != self.conf and (other / "run").is_dir():
+                running = [
+                    n for n in DAEMONS if SlurmCluster(other)._alive(n) is not None
+                ]
+                if running:
+                    raise SlurmUnavailable(
+                        f"another test cluster runs from {other} ({', '.join(running)}); "
+                        f"stop it with `python tests/slurm/cluster.py stop {other}`"
+                    )
+            SYSTEM_CONF.unlink()
+        elif SYSTEM_CONF.exists():
+            raise SlurmUnavailable(
+                f"{SYSTEM_CONF} exists and is not a test cluster's: this host has its own "
+                "SLURM, which the test does not touch"
+            )
+        if not os.access(SYSTEM_CONF.parent if SYSTEM_CONF.parent.exists() else "/etc", os.W_OK):
+            raise SlurmUnavailable(f"cannot write {SYSTEM_CONF} (the test needs root)")
+        SYSTEM_CONF.parent.mkdir(parents=True, exist_ok=True)
+        SYSTEM_CONF.symlink_to(self.conf)
+
+    def _release_system_conf(self) -> None:
+        if SYSTEM_CONF.is_symlink() and Path(os.readlink(SYSTEM_CONF)) == self.conf:
+            SYSTEM_CONF.unlink()
+
     # -- processes -----------------------------------------------------------------------
     def _pidfile(self, name: str) -> Path:
         return self.dir / "run" / f"{name}.pid"
@@ -231,6 +267,7 @@ class SlurmCluster:
             )
         if any(self._alive(n) for n in DAEMONS):
             raise SlurmUnavailable(f"a test cluster already runs from {self.dir}; stop it first")
+        self._claim_system_conf()
         self.write_config()
         d = self.dir
 
@@ -302,6 +339,7 @@ class SlurmCluster:
                 while self._alive(name) is not None:
                     time.sleep(0.1)
             self._pidfile(name).unlink(missing_ok=True)
+        self._release_system_conf()
 
     # -- what the cluster saw --------------------------------------------------------------
     def completed_jobs(self) -> list[dict[str, str]]:
