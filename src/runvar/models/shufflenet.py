@@ -90,9 +90,10 @@ class ShuffleNetV2(nn.Module):
         widths: tuple[int, ...] = (48, 96, 192),
         blocks: tuple[int, ...] = (3, 7, 3),
         final: int = 1024,
+        name: str = "shufflenetv2",
     ) -> None:
         super().__init__()
-        spatial_ops(input_shape, "shufflenetv2", dims=(2,))
+        spatial_ops(input_shape, name, dims=(2,))
         self.stem = nn.Sequential(_conv_bn(input_shape[0], stem, 3), nn.ReLU())
         stages: list[nn.Module] = []
         width = stem
@@ -112,4 +113,4 @@ class ShuffleNetV2(nn.Module):
 @register("shufflenetv2_0.5")
 def shufflenetv2_05(input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     """ShuffleNetV2-0.5: stem 24, stages 48/96/192 with 3/7/3 basic units, final 1024."""
-    return ShuffleNetV2(input_shape, num_classes)
+    return ShuffleNetV2(input_shape, num_classes, name="shufflenetv2_0.5")
