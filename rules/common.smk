@@ -39,6 +39,16 @@ def run_files(setup, variant, name, runs=None):
     return [f"{RUN_DIR}/{name}".format(setup=setup, variant=variant, seed=r) for r in range(1, runs + 1)]
 
 
+def seed_chunks(runs, size):
+    """Seeds 1..runs in consecutive chunks of ``size`` (one training job each)."""
+    return [list(range(first, min(first + size, runs + 1))) for first in range(1, runs + 1, size)]
+
+
+def sources_metrics(wildcards):
+    variants = STUDIES["sources"]["variants"]
+    return [f"results/metrics/{wildcards.setup}/{v}.json" for v in variants]
+
+
 def setup_of(wildcards):
     return SETUPS[wildcards.setup]
 

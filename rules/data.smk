@@ -7,5 +7,7 @@ rule prepare_data:
         "results/logs/data/{dataset}.log",
     resources:
         **resources_for("default"),
+    conda:
+        "../envs/environment.yaml"
     script:
         "../workflow_scripts/prepare_data.py"

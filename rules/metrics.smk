@@ -10,5 +10,7 @@ rule variant_metrics:
         "results/logs/metrics/{setup}/{variant}.log",
     resources:
         **resources_for("default"),
+    conda:
+        "../envs/environment.yaml"
     script:
         "../workflow_scripts/variant_metrics.py"

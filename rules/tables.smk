@@ -1,8 +1,3 @@
-def sources_metrics(wildcards):
-    variants = STUDIES["sources"]["variants"]
-    return [f"results/metrics/{wildcards.setup}/{v}.json" for v in variants]
-
-
 rule sources_table:
     input:
         sources_metrics,
@@ -25,6 +20,8 @@ rule sources_table:
         "results/logs/tables/sources_{setup}.log",
     resources:
         **resources_for("default"),
+    conda:
+        "../envs/environment.yaml"
     script:
         "../workflow_scripts/sources_table.py"
 
@@ -44,5 +41,7 @@ rule sources_figure:
         "results/logs/figures/sources_{setup}.log",
     resources:
         **resources_for("default"),
+    conda:
+        "../envs/environment.yaml"
     script:
         "../workflow_scripts/sources_figure.py"

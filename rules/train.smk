@@ -3,10 +3,6 @@
 # output files. seeds_per_job: 1 gives one job per seed (e.g. one SLURM job each).
 
 
-def seed_chunks(runs, size):
-    return [list(range(first, min(first + size, runs + 1))) for first in range(1, runs + 1, size)]
-
-
 for _seeds in seed_chunks(max_runs(), SEEDS_PER_JOB):
     _span = f"{_seeds[0]}-{_seeds[-1]}"
 
@@ -30,5 +26,7 @@ for _seeds in seed_chunks(max_runs(), SEEDS_PER_JOB):
         threads: lambda wc: SETUPS[wc.setup]["execution"]["threads"]
         resources:
             **resources_for("train"),
+        conda:
+            "../envs/environment.yaml"
         script:
             "../workflow_scripts/train.py"
