@@ -40,7 +40,7 @@ def _pickle(path: Path, obj: dict) -> None:
     path.write_bytes(pickle.dumps(obj, protocol=2))
 
 
-def write_cifar10(root: Path, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def write_cifar10(root: Path, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     """cifar-10-batches-py with 5 train batches and a test batch of PER_BATCH images each.
 
     Returns train/test images as (N, 32, 32, 3) uint8 and labels, in file order.
@@ -52,7 +52,8 @@ def write_cifar10(root: Path, rng: np.random.Generator) -> tuple[np.ndarray, np.
         y = rng.integers(0, 10, PER_BATCH).tolist()
         # The real batches store each image as 3072 bytes: all of R, then G, then B (row-major).
         flat = hwc.transpose(0, 3, 1, 2).reshape(PER_BATCH, 3072)
-        _pickle(folder / name, {"batch_label": name, "labels": y, "data": flat, "filenames": ["x.png"] * PER_BATCH})
+        batch = {"batch_label": name, "labels": y, "data": flat, "filenames": ["x.png"] * PER_BATCH}
+        _pickle(folder / name, batch)
         images.append(hwc)
         labels.append(y)
     _pickle(folder / "batches.meta", {"label_names": [f"c{i}" for i in range(10)], "num_vis": 3072})
@@ -68,7 +69,8 @@ def write_cifar100(root: Path, rng: np.random.Generator) -> tuple[np.ndarray, np
         fine = rng.integers(0, 100, n).tolist()
         coarse = [label // 5 for label in fine]
         data = hwc.transpose(0, 3, 1, 2).reshape(n, 3072)
-        _pickle(folder / name, {"filenames": ["x.png"] * n, "fine_labels": fine, "coarse_labels": coarse, "data": data})
+        batch = {"filenames": ["x.png"] * n, "fine_labels": fine, "coarse_labels": coarse, "data": data}
+        _pickle(folder / name, batch)
         if name == "train":
             out = (hwc, np.asarray(fine))
     _pickle(folder / "meta", {"fine_label_names": [f"f{i}" for i in range(100)], "coarse_label_names": []})
@@ -112,9 +114,11 @@ def test_cifar10_matches_the_reference_pipeline(tmp_path: Path) -> None:
     np.testing.assert_array_equal(arrays["y_test"], y_test)
     expected = reference_transform(train, CIFAR10.mean, CIFAR10.std)
     np.testing.assert_allclose(arrays["x_train"], expected, rtol=0, atol=1e-6)
-    np.testing.assert_allclose(arrays["x_test"], reference_transform(test, CIFAR10.mean, CIFAR10.std), atol=1e-6)
+    expected = reference_transform(test, CIFAR10.mean, CIFAR10.std)
+    np.testing.assert_allclose(arrays["x_test"], expected, rtol=0, atol=1e-6)
     # One pixel by hand: image 4 (second of batch 2), green channel, row 7, column 30.
-    assert arrays["x_train"][4, 1, 7, 30] == pytest.approx((train[4, 7, 30, 1] / 255 - 0.4822) / 0.1994, abs=1e-6)
+    by_hand = (train[4, 7, 30, 1] / 255 - 0.4822) / 0.1994
+    assert arrays["x_train"][4, 1, 7, 30] == pytest.approx(by_hand, abs=1e-6)
 
 
 def test_cifar10_checksums_reject_a_copy_that_is_not_the_real_one(tmp_path: Path) -> None:
@@ -135,7 +139,8 @@ def test_unreadable_files_are_a_corrupt_error(tmp_path: Path, dataset: str) -> N
         bad = tmp_path / "MNIST" / "raw" / "t10k-images-idx3-ubyte"
     bad.write_bytes(bad.read_bytes()[:2])
     with pytest.raises(DatasetCorruptError, match="the files are there but") as info:
-        prepare_dataset(dataset, tmp_path / "out.npz", root=str(tmp_path), **({"verify_md5": False} if dataset == "cifar10" else {}))
+        options = {"verify_md5": False} if dataset == "cifar10" else {}
+        prepare_dataset(dataset, tmp_path / "out.npz", root=str(tmp_path), **options)
     assert "fresh copy" in str(info.value) and not (tmp_path / "out.npz").exists()
 
 
@@ -144,7 +149,8 @@ def test_cifar100_reads_fine_labels(tmp_path: Path) -> None:
     arrays = prepare_cifar100(root=str(tmp_path), verify_md5=False)
     assert arrays["x_train"].shape == (4, 3, 32, 32) and arrays["x_test"].shape == (2, 3, 32, 32)
     np.testing.assert_array_equal(arrays["y_train"], fine)
-    np.testing.assert_allclose(arrays["x_train"], reference_transform(train, CIFAR100.mean, CIFAR100.std), atol=1e-6)
+    expected = reference_transform(train, CIFAR100.mean, CIFAR100.std)
+    np.testing.assert_allclose(arrays["x_train"], expected, rtol=0, atol=1e-6)
 
 
 def test_mnist_reads_plain_and_gzipped_idx_files(tmp_path: Path) -> None:
@@ -156,7 +162,8 @@ def test_mnist_reads_plain_and_gzipped_idx_files(tmp_path: Path) -> None:
     np.testing.assert_array_equal(arrays["y_test"], written["t10k-labels"].astype(np.int64))
     expected = (written["train-images"].astype(np.float32) / 255 - 0.1307) / 0.3081
     np.testing.assert_allclose(arrays["x_train"][:, 0], expected, atol=1e-6)
-    np.testing.assert_allclose(arrays["x_test"], reference_transform(written["t10k-images"], MNIST.mean, MNIST.std), atol=1e-6)
+    expected = reference_transform(written["t10k-images"], MNIST.mean, MNIST.std)
+    np.testing.assert_allclose(arrays["x_test"], expected, rtol=0, atol=1e-6)
     assert (tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()  # decompressed
 
 
@@ -202,7 +209,8 @@ def test_download_fetches_and_extracts_an_absent_copy(tmp_path: Path, http_dir, 
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(tmp_path / "made" / "cifar-10-batches-py", arcname="cifar-10-batches-py")
     monkeypatch.setattr(torchvision.datasets.CIFAR10, "url", f"{base_url}/{archive.name}")
-    monkeypatch.setattr(torchvision.datasets.CIFAR10, "tgz_md5", hashlib.md5(archive.read_bytes()).hexdigest())
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "tgz_md5", md5)
     root = tmp_path / "data"
     arrays = prepare_cifar10(root=str(root), download=True, verify_md5=False)
     np.testing.assert_array_equal(arrays["y_train"], y_train)

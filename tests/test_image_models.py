@@ -14,8 +14,8 @@ from runvar.models.resnet import LAYOUTS
 from runvar.models.shufflenet import channel_shuffle
 
 CIFAR10, MNIST, MNIST1D = (3, 32, 32), (1, 28, 28), (1, 40)
-IMAGE_MODELS = ["resnet6", "resnet10", "resnet14", "resnet18", "resnet34", "vgg11", "shufflenetv2_0.5", "hidden_conv"]
 ONE_D_MODELS = ["resnet6", "resnet10", "resnet14", "resnet18", "resnet34", "hidden_conv"]
+IMAGE_MODELS = ONE_D_MODELS + ["vgg11", "shufflenetv2_0.5"]
 
 
 @lru_cache(maxsize=None)
@@ -130,7 +130,8 @@ def test_one_d_counterparts(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["vgg11", "shufflenetv2_0.5"])
 def test_image_only_models_reject_1d_inputs_clearly(name: str) -> None:
-    with pytest.raises(ValueError, match=rf"model '{name}' needs input shape \(channels, height, width\), got \(1, 40\)"):
+    expected = rf"model '{name}' needs input shape \(channels, height, width\), got \(1, 40\)"
+    with pytest.raises(ValueError, match=expected):
         build_model(name, MNIST1D, 10, init_seed=1)
 
 

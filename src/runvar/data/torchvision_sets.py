@@ -117,7 +117,7 @@ def _open(source: ImageSource, root: Path, download: bool, verify_md5: bool) -> 
     if missing:
         try:
             cls(str(root), train=True, download=True)
-        except (OSError, RuntimeError) as err:  # URLError is an OSError; checksum failures raise RuntimeError
+        except (OSError, RuntimeError) as err:  # URLError is an OSError; bad md5, RuntimeError
             raise _not_found(source, root, missing, f" and the download failed ({err})") from None
         missing = _missing(source, root)
         if missing:
