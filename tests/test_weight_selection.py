@@ -78,8 +78,9 @@ def test_training_changes_scores_and_never_candidates(selection: str) -> None:
     assert len(candidate_keys) == 5
     for key in candidate_keys:
         assert torch.equal(result.state_dict[key].view(torch.int32), initial[key].view(torch.int32)), key
-    changed = [key for key in initial if key.endswith("scores") and not torch.equal(result.state_dict[key], initial[key])]
-    assert len(changed) == 5
+    scores = [key for key in initial if key.endswith("scores")]
+    assert all(not torch.equal(result.state_dict[key], initial[key]) for key in scores)
+    assert len(scores) == 5
 
 
 def test_candidates_are_buffers_not_parameters() -> None:
@@ -106,7 +107,9 @@ def test_greedy_uses_highest_scoring_candidate() -> None:
     layer = SelectLinear(2, 2, k=3)
     with torch.no_grad():
         layer.candidates.copy_(torch.arange(12.0).view(2, 2, 3))
-        layer.scores.copy_(torch.tensor([[[0.1, 0.9, 0.2], [0.7, 0.1, 0.3]], [[0.0, 0.0, 0.5], [0.2, 0.1, 0.2]]]))
+        layer.scores.copy_(
+            torch.tensor([[[0.1, 0.9, 0.2], [0.7, 0.1, 0.3]], [[0.0, 0.0, 0.5], [0.2, 0.1, 0.2]]])
+        )
     expected = torch.tensor([[1.0, 3.0], [8.0, 9.0]])  # indices [[1, 0], [2, 0]]; ties -> first
     assert torch.equal(layer.effective_weight(), expected)
     x = torch.tensor([[1.0, -2.0]])
@@ -217,6 +220,17 @@ def test_probabilistic_selection_draws_only_from_layer_generator() -> None:
     assert torch.equal(torch.get_rng_state(), global_state)
     assert all(torch.equal(first[name], again[name]) for name in first)
     assert any(not torch.equal(first[name], other[name]) for name in first)
+
+
+def test_probabilistic_samples_follow_softmax_of_scores() -> None:
+    layer = SelectLinear(500, 100, k=4, selection="probabilistic")
+    probs = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    with torch.no_grad():
+        layer.scores.copy_(probs.log().expand_as(layer.scores))
+    layer.generator = seeded_generator(1)
+    frequencies = torch.bincount(layer.sample_choice().flatten(), minlength=4) / 50_000
+    # 50,000 draws: the SD of each frequency is at most 0.0023
+    assert torch.allclose(frequencies, probs, atol=0.01)
 
 
 def test_probabilistic_training_without_generator_raises() -> None:

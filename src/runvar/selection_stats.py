@@ -84,7 +84,9 @@ def sd_reduction(
     learned = np.asarray(learned, dtype=np.float64)
     for name, values in (("selected", selected), ("learned", learned)):
         if values.ndim != 1 or len(values) < 2:
-            raise ValueError(f"{name} accuracies must be a 1-D sequence of at least 2 runs; got {values.shape}")
+            raise ValueError(
+                f"{name} accuracies must be a 1-D sequence of at least 2 runs; got shape {values.shape}"
+            )
     learned_sd = population_sd(learned)
     if learned_sd == 0:
         raise ValueError("learned-weights accuracies have zero SD: the SD reduction is undefined")

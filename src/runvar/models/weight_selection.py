@@ -45,7 +45,9 @@ class _StraightThroughSelect(torch.autograd.Function):
     """Effective weight = the chosen candidate; d score_j = d weight * candidate_j."""
 
     @staticmethod
-    def forward(ctx: Any, scores: torch.Tensor, candidates: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
+    def forward(
+        ctx: Any, scores: torch.Tensor, candidates: torch.Tensor, choice: torch.Tensor
+    ) -> torch.Tensor:
         ctx.save_for_backward(candidates)
         return candidates.gather(-1, choice.unsqueeze(-1)).squeeze(-1)
 
@@ -130,6 +132,10 @@ class SelectLinear(SelectionLayer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, self.effective_weight())
 
+    def extra_repr(self) -> str:
+        out_features, in_features = self.candidates.shape[:2]
+        return f"in_features={in_features}, out_features={out_features}, {super().extra_repr()}"
+
 
 class _SelectConv(SelectionLayer):
     dims: int
@@ -149,7 +155,8 @@ class _SelectConv(SelectionLayer):
 
     def extra_repr(self) -> str:
         shape = tuple(self.candidates.shape)
-        return f"{shape[1]}, {shape[0]}, kernel_size={shape[2:-1]}, padding={self.padding}, " + super().extra_repr()
+        layout = f"{shape[1]}, {shape[0]}, kernel_size={shape[2:-1]}, padding={self.padding}"
+        return f"{layout}, {super().extra_repr()}"
 
 
 class SelectConv1d(_SelectConv):
