@@ -1,0 +1,142 @@
+"""The tiny study through a real SLURM gives the same predictions as a local run.
+
+Starts a single-host SLURM (munged, slurmctld, slurmd; tests/slurm/cluster.py) on this
+machine, runs tests/configs/tiny.yaml with `snakemake --profile profiles/slurm --profile
+profiles/slurm-ci`, and checks that
+  - every job but the local `rule all` was submitted with sbatch and finished COMPLETED in
+    slurmctld's own record (jobcomp log) under this run's job name, with its SLURM log;
+  - results/runs/**/predictions.npz are bitwise identical to the same config run locally
+    with `--cores`.
+SLURM comes from tests/slurm/install.sh (CI calls it); without it the test fails, saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests" / "slurm"))
+
+from cluster import SlurmCluster, SlurmUnavailable  # noqa: E402
+
+TINY = REPO / "tests" / "configs" / "tiny.yaml"
+SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+TIMEOUT = 600
+
+pytestmark = pytest.mark.slurm
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = SlurmCluster(tmp_path_factory.mktemp("slurm"))
+    try:
+        c.start()
+    except SlurmUnavailable as e:
+        c.stop()
+        pytest.fail(f"SLURM unavailable: {e}", pytrace=False)
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def _snakemake(workdir: Path, extra: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    cmd = [
+        str(SNAKEMAKE),
+        "--snakefile", str(REPO / "Snakefile"),
+        "--directory", str(workdir),
+        "--configfile", str(TINY),
+        "--nocolor",
+        *extra,
+    ]  # fmt: skip
+    out = open(log, "w")
+    try:
+        return subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=workdir,
+            start_new_session=True,
+        )  # fmt: skip
+    finally:
+        out.close()
+
+
+def _wait(proc: subprocess.Popen, log: Path, what: str, deadline: float) -> str:
+    try:
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        pytest.fail(f"{what} did not finish in {TIMEOUT} s; log: {log}", pytrace=False)
+    text = log.read_text()
+    assert proc.returncode == 0, f"{what} failed (rc={proc.returncode}):\n{text[-4000:]}"
+    return text
+
+
+def _predictions(workdir: Path) -> dict[str, dict[str, np.ndarray]]:
+    runs = workdir / "results" / "runs"
+    found = {}
+    for path in sorted(runs.glob("**/predictions.npz")):
+        with np.load(path) as npz:
+            found[str(path.relative_to(runs))] = {k: npz[k] for k in npz.files}
+    return found
+
+
+def test_tiny_study_through_slurm_matches_local(cluster, tmp_path):
+    assert TINY.exists(), f"missing {TINY}"
+    local_dir, slurm_dir = tmp_path / "local", tmp_path / "slurm"
+    local_dir.mkdir()
+    slurm_dir.mkdir()
+    deadline = time.monotonic() + TIMEOUT
+
+    # Both at once: the SLURM run spends most of its time waiting on sbatch/squeue polls.
+    local = _snakemake(local_dir, ["--cores", "2"], dict(os.environ), tmp_path / "local.log")
+    slurm = _snakemake(
+        slurm_dir,
+        ["--profile", str(REPO / "profiles" / "slurm"), "--profile", str(REPO / "profiles" / "slurm-ci")],
+        cluster.env(),
+        tmp_path / "slurm.log",
+    )  # fmt: skip
+    slurm_log = _wait(slurm, tmp_path / "slurm.log", "snakemake --profile (SLURM)", deadline)
+    local_log = _wait(local, tmp_path / "local.log", "snakemake --cores (local)", deadline)
+
+    # -- the jobs went through SLURM -------------------------------------------------------
+    run_id = re.search(r"SLURM run ID: (\S+)", slurm_log).group(1)
+    submitted = dict(
+        re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.", slurm_log)
+    )
+    steps = int(re.findall(r"(\d+) of \1 steps \(100%\) done", local_log)[-1])
+    # every job of the DAG but `rule all` (which runs nothing) is a SLURM job
+    assert len(submitted) == steps - 1, (len(submitted), steps, slurm_log[-3000:])
+
+    recorded = {
+        job["JobId"]: job for job in cluster.completed_jobs() if job.get("Name") == run_id
+    }
+    assert set(recorded) == set(submitted), (sorted(recorded), sorted(submitted))
+    for job_id, job in recorded.items():
+        assert job["JobState"] == "COMPLETED", job
+        assert job["WorkDir"] == str(slurm_dir), job
+        log = Path(submitted[job_id])
+        assert log.is_file(), f"no SLURM log {log} for job {job_id}"
+        text = log.read_text()
+        assert "Finished jobid" in text or "steps (100%) done" in text, text[-2000:]
+    train_jobs = [p for p in submitted.values() if "/rule_train" in p]
+    assert train_jobs, "no training job among the SLURM jobs"
+
+    # -- same predictions, bit for bit ---------------------------------------------------------
+    local_pred, slurm_pred = _predictions(local_dir), _predictions(slurm_dir)
+    assert local_pred, "the tiny config trained no runs"
+    assert sorted(slurm_pred) == sorted(local_pred)
+    for name, arrays in local_pred.items():
+        other = slurm_pred[name]
+        assert sorted(other) == sorted(arrays), name
+        for key, value in arrays.items():
+            assert value.dtype == other[key].dtype and value.shape == other[key].shape, (name, key)
+            assert value.tobytes() == other[key].tobytes(), f"{name}:{key} differs between SLURM and local"
