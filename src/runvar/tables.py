@@ -64,5 +64,5 @@ def sources_markdown(frame: pd.DataFrame, title: str) -> str:
 def write_table(frame: pd.DataFrame, markdown: str, csv_path: str | os.PathLike[str],
                 md_path: str | os.PathLike[str]) -> None:
     """Write the CSV and Markdown versions atomically."""
-    write_atomic(csv_path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6g"))
+    write_atomic(csv_path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.10g"))
     write_atomic(md_path, lambda tmp: Path(tmp).write_text(markdown))

@@ -1,0 +1,142 @@
+"""Run the real workflow with snakemake on the tiny config, end to end, in a temporary directory."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from runvar.io import load_prediction_stack
+from runvar.metrics import variability
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
+pytestmark = pytest.mark.workflow
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = SNAKEMAKE + ["-d", str(workdir), "--configfile", str(workdir / "config.yaml"), *args]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if check and out.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{out.stdout[-3000:]}\n{out.stderr[-5000:]}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_config():
+    return yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, tiny_config):
+    """The tiny study run once, with its HTML report."""
+    workdir = tmp_path_factory.mktemp("study")
+    (workdir / "config.yaml").write_text(yaml.safe_dump(tiny_config))
+    snakemake(workdir, "--cores", "2")
+    snakemake(workdir, "--report", str(workdir / "results" / "report.html"))
+    return workdir
+
+
+def test_runs_have_predictions_records_and_history(finished, tiny_config):
+    run = finished / "results/runs/tiny_cnn/bitflip/seed2"
+    record = json.loads((run / "run.json").read_text())
+    assert record["seeds"] == {"init": 1, "shuffle": 1, "augment": 1, "stochastic": 1, "bitflip": 2, "cudnn": False}
+    assert record["bitflip"]["parameter"] == "0.weight"
+    assert record["execution"]["threads"] == 1 and record["execution"]["device"] == "cpu"
+    assert record["versions"]["torch"] and record["config_digest"] and record["wall_seconds"] > 0
+    history = pd.read_csv(run / "history.csv")
+    assert list(history["epoch"]) == list(range(1, tiny_config["setup_defaults"]["epochs"] + 1))
+    for name in ("predictions.npz", "model.pt"):
+        assert (run / name).stat().st_size > 0
+    assert (finished / "results/benchmarks/train/tiny_cnn/bitflip/seeds1-3.tsv").exists()
+
+
+def test_metrics_match_the_predictions(finished, tiny_config):
+    runs = tiny_config["studies"]["sources"]["runs"]
+    for setup in ("tiny_cnn", "tiny_mlp"):
+        paths = [finished / f"results/runs/{setup}/init/seed{r}/predictions.npz" for r in range(1, runs + 1)]
+        logits, labels = load_prediction_stack(paths)
+        expected = variability(logits, labels, resamples=1000, seed=0)
+        row = json.loads((finished / f"results/metrics/{setup}/init.json").read_text())
+        for key in ("accuracy_sd", "accuracy_sd_sd", "cross_entropy_sd", "pairwise_disagreement",
+                    "pairwise_spearman", "ensemble_delta_accuracy"):
+            assert row[key] == pytest.approx(expected[key], rel=1e-12, abs=1e-15)
+        assert row["accuracy_sd"] > 0
+
+
+def test_sources_table_and_claims(finished, tiny_config):
+    table = pd.read_csv(finished / "results/tables/sources_tiny_cnn.csv")
+    assert list(table["variant"]) == tiny_config["studies"]["sources"]["variants"]
+    none = table.set_index("variant").loc["none"]
+    assert none["accuracy_sd"] == 0 and none["cross_entropy_sd"] == 0 and none["pairwise_disagreement"] == 0
+    assert (table.set_index("variant").loc[["init", "shuffle"], "pairwise_spearman"] < 1).all()
+    bitflip = json.loads((finished / "results/metrics/tiny_cnn/bitflip.json").read_text())
+    assert not bitflip["bitwise_identical"]
+    md = (finished / "results/tables/sources_tiny_cnn.md").read_text()
+    assert "| Variant | R | Accuracy SD (%) |" in md and "| none | 3 | 0.000 ± 0.000 |" in md
+    claims = pd.read_csv(finished / "results/claims/sources_tiny_cnn.csv")
+    assert len(claims) == 2
+    assert set(claims["verdict"]) <= {"supported", "not supported", "mixed"}
+    assert claims["statistic"].str.contains("accuracy SD").all()
+    for fig in ("png", "pdf"):
+        assert (finished / f"results/figures/sources_tiny_cnn.{fig}").stat().st_size > 1000
+
+
+def test_report_is_self_contained(finished):
+    html = (finished / "results" / "report.html").read_text()
+    assert len(html) > 100_000
+    for name in ("sources_tiny_cnn.csv", "sources_tiny_cnn.png", "sources_tiny_mlp.csv"):
+        assert name in html
+
+
+def dry_run_outputs(workdir: Path) -> list[str]:
+    out = snakemake(workdir, "-n", "--cores", "1")
+    return re.findall(r"^\s+output: (.*)$", out.stdout, flags=re.M)
+
+
+def test_editing_one_setup_reruns_only_its_targets(finished, tiny_config):
+    assert dry_run_outputs(finished) == []  # nothing to do after a complete run
+    edited = yaml.safe_load(yaml.safe_dump(tiny_config))
+    edited["setups"]["tiny_mlp"]["model"]["hidden"] = [24]
+    (finished / "config.yaml").write_text(yaml.safe_dump(edited))
+    try:
+        outputs = dry_run_outputs(finished)
+    finally:
+        (finished / "config.yaml").write_text(yaml.safe_dump(tiny_config))
+    planned = [p.strip() for line in outputs for p in line.split(",")]
+    runs = [p for p in planned if p.startswith("results/runs/")]
+    assert runs and all(p.startswith("results/runs/tiny_mlp/") for p in runs)
+    assert len([p for p in runs if p.endswith("predictions.npz")]) == 5 * 3
+    assert not any("tiny_cnn" in p for p in planned)
+    assert "results/tables/sources_tiny_mlp.csv" in planned
+
+
+def test_bad_config_fails_before_any_job(tmp_path, tiny_config):
+    bad = yaml.safe_load(yaml.safe_dump(tiny_config))
+    bad["setups"]["tiny_cnn"]["optimizer"] = {"lr": -1}
+    bad["studies"]["sources"]["variants"].append("cosmic-rays")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(bad))
+    out = snakemake(tmp_path, "--cores", "1", check=False)
+    assert out.returncode != 0
+    assert "setups.tiny_cnn.optimizer.lr: -1 is less than or equal to the minimum of 0" in out.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_corrupt_predictions_fail_the_metrics_job_clearly(finished):
+    target = finished / "results/runs/tiny_mlp/shuffle/seed3/predictions.npz"
+    original = target.read_bytes()
+    try:
+        target.write_bytes(original[:64])
+        out = subprocess.run(
+            [sys.executable, "-c", "from runvar.runs import variant_metrics; import sys;"
+             f"variant_metrics('shuffle', ['{target}'] * 2, [])"],
+            capture_output=True, text=True)
+        assert "CorruptFileError" in out.stderr and "is truncated or corrupt" in out.stderr
+    finally:
+        target.write_bytes(original)
+    assert np.load(target)["logits"].shape[1] == 10
