@@ -16,6 +16,7 @@ matrix products (ranks and one-hot predictions computed once per run), not in a 
 from __future__ import annotations
 
 import numpy as np
+import torch
 from scipy.special import log_softmax
 from scipy.stats import rankdata
 
@@ -73,13 +74,9 @@ def bootstrap_sd_of_sd(
 
 def pairwise_disagreement_matrix(logits: np.ndarray) -> np.ndarray:
     """(R, R) fraction of examples on which the argmax predictions of runs i and j differ."""
-    logits = np.asarray(logits)
-    runs, n, classes = logits.shape
-    onehot = np.zeros((runs, n * classes), dtype=np.float32)
-    pred = logits.argmax(axis=2)
-    onehot[np.arange(runs)[:, None], np.arange(n)[None, :] * classes + pred] = 1.0
-    agree = onehot @ onehot.T  # exact: integer counts <= n are exact in float32 up to 2^24
-    return 1.0 - agree.astype(np.float64) / n
+    pred = torch.from_numpy(np.asarray(logits).argmax(axis=2))
+    differ = (pred.unsqueeze(1) != pred.unsqueeze(0)).sum(2, dtype=torch.int64)
+    return differ.numpy() / pred.shape[1]
 
 
 def pairwise_spearman_matrix(logits: np.ndarray) -> np.ndarray:
@@ -96,23 +93,33 @@ def pairwise_spearman_matrix(logits: np.ndarray) -> np.ndarray:
     if np.any(norms == 0):
         raise ValueError("a run has constant logits; its rank correlation is undefined")
     ranks /= norms[:, None]
-    return np.clip(ranks @ ranks.T, -1.0, 1.0)
+    unit = torch.from_numpy(ranks)  # torch's float64 GEMM is much faster than numpy's here
+    return np.clip((unit @ unit.T).numpy(), -1.0, 1.0)
 
 
 def pairwise_ensemble_matrices(
     logits: np.ndarray, labels: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(R, R) accuracy and cross-entropy of the two-model ensemble (mean logits) of i and j."""
+    """(R, R) accuracy and cross-entropy of the two-model ensemble (mean logits) of i and j.
+
+    One broadcast per run i covers all pairs (i, j > i), in a class-major layout (R, C, N) so
+    that the reductions over classes are elementwise over examples. An example counts as
+    correct when its label's ensemble logit attains the maximum.
+    """
     logits, labels = _check_stack(logits, labels)
-    logits = logits.astype(np.float32)
-    runs = logits.shape[0]
+    stack = torch.from_numpy(np.ascontiguousarray(np.transpose(logits, (0, 2, 1)), dtype=np.float32))
+    target = torch.from_numpy(np.asarray(labels, dtype=np.int64)).view(1, 1, -1)
+    runs = stack.shape[0]
     acc = np.full((runs, runs), np.nan)
     ce = np.full((runs, runs), np.nan)
-    for i in range(runs - 1):  # one broadcast per row: all pairs (i, j > i) at once
-        ens = (logits[i][None] + logits[i + 1 :]) / 2.0
-        acc[i, i + 1 :] = (ens.argmax(axis=2) == labels[None]).mean(axis=1)
-        logp = log_softmax(ens.astype(np.float64), axis=2)
-        ce[i, i + 1 :] = -np.take_along_axis(logp, labels[None, :, None], axis=2)[..., 0].mean(1)
+    with torch.no_grad():
+        for i in range(runs - 1):
+            ens = torch.add(stack[i + 1 :], stack[i]).mul_(0.5)
+            top = ens.amax(1)
+            picked = ens.gather(1, target.expand(len(ens), 1, -1))[:, 0]
+            acc[i, i + 1 :] = (picked >= top).double().mean(1).numpy()
+            lse = ens.sub_(top.unsqueeze(1)).exp_().sum(1).log_().add_(top)
+            ce[i, i + 1 :] = (lse - picked).double().mean(1).numpy()
     return acc, ce
 
 
