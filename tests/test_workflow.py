@@ -45,7 +45,8 @@ def finished(tmp_path_factory, tiny_config):
 def test_runs_have_predictions_records_and_history(finished, tiny_config):
     run = finished / "results/runs/tiny_cnn/bitflip/seed2"
     record = json.loads((run / "run.json").read_text())
-    assert record["seeds"] == {"init": 1, "shuffle": 1, "augment": 1, "stochastic": 1, "bitflip": 2, "cudnn": False}
+    assert record["seeds"] == {"init": 1, "shuffle": 1, "augment": 1, "stochastic": 1, "bitflip": 2,
+                              "cudnn": False, "onset_epoch": 0, "varied": ["bitflip"]}
     assert record["bitflip"]["parameter"] == "0.weight"
     assert record["execution"]["threads"] == 1 and record["execution"]["device"] == "cpu"
     assert record["versions"]["torch"] and record["config_digest"] and record["wall_seconds"] > 0

@@ -79,9 +79,18 @@ def load_npz(
     return arrays
 
 
-def save_predictions(path: str | os.PathLike[str], logits: np.ndarray, labels: np.ndarray) -> None:
-    """Write one run's test logits (float32, N x C) and labels (int64, N)."""
-    save_npz(path, logits=np.asarray(logits, dtype=np.float32), labels=np.asarray(labels, np.int64))
+def save_predictions(
+    path: str | os.PathLike[str],
+    logits: np.ndarray,
+    labels: np.ndarray,
+    snapshot_logits: np.ndarray | None = None,
+) -> None:
+    """Write one run's test logits (float32, N x C), labels (int64, N) and, for a snapshot
+    ensemble run, the logits at every cycle end (float32, cycles x N x C)."""
+    arrays = {"logits": np.asarray(logits, dtype=np.float32), "labels": np.asarray(labels, np.int64)}
+    if snapshot_logits is not None:
+        arrays["snapshot_logits"] = np.asarray(snapshot_logits, dtype=np.float32)
+    save_npz(path, **arrays)
 
 
 def load_predictions(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,9 @@
 """Runs on disk: train and save one run directory; read a variant's runs into metrics.
 
-A run directory ``results/runs/{setup}/{variant}/seed{r}/`` holds ``predictions.npz``,
-``run.json``, ``history.csv`` and ``model.pt``, each written atomically.
+A run directory ``results/runs/{setup}/{variant}/seed{r}/`` holds ``predictions.npz`` (test
+logits, labels, and snapshot logits for cyclic schedules), ``run.json``, ``history.csv`` and
+``model.pt`` (``{"state_dict", "snapshots"}``), each written atomically. While training,
+``checkpoint.pt`` holds the resumable state; it is removed once the run is complete.
 """
 
 from __future__ import annotations
@@ -38,10 +40,11 @@ def train_and_save(
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Train run ``run`` of ``variant`` and write its run directory; returns the run record."""
-    seeds = run_seeds(variant, run)
+    seeds = run_seeds(variant, run, int(setup.get("onset_epoch", 0)))
     log(f"== {setup_name}/{variant} run {run}: seeds {seeds.as_dict()}")
-    result = train_run(dict(setup), data, seeds, log=log)
     out = Path(out_dir)
+    checkpoint = out / "checkpoint.pt"
+    result = train_run(dict(setup), data, seeds, log=log, checkpoint=checkpoint)
     record = {
         "setup": setup_name,
         "variant": variant,
@@ -50,10 +53,12 @@ def train_and_save(
         "setup_resolved": setup,
         **result.record,
     }
-    write_atomic(out / "model.pt", lambda tmp: torch.save(result.state_dict, tmp))
+    weights = {"state_dict": result.state_dict, "snapshots": result.snapshot_states}
+    write_atomic(out / "model.pt", lambda tmp: torch.save(weights, tmp))
     _write_history(out / "history.csv", result.history)
     save_json(out / "run.json", record)
-    save_predictions(out / "predictions.npz", result.logits, result.labels)
+    save_predictions(out / "predictions.npz", result.logits, result.labels, result.snapshot_logits)
+    checkpoint.unlink(missing_ok=True)
     return record
 
 

@@ -66,7 +66,10 @@ def variant_sources(variant: str) -> frozenset[str]:
 class RunSeeds:
     """The seeds of one run: one per seeded source, the bit-flip seed, and the cudnn switch.
 
-    ``bitflip`` is ``None`` when no bit is flipped.
+    ``varied`` names the sources the variant varies. ``bitflip`` is ``None`` when no bit is
+    flipped. ``onset_epoch`` E > 0 (SD Fig 2): every
+    source draws from seed 1 for the first E epochs and the varied sources switch to their own
+    seed's generator from epoch E on (the bit flip, if any, then happens at epoch E).
     """
 
     init: int
@@ -75,6 +78,8 @@ class RunSeeds:
     stochastic: int
     bitflip: int | None
     cudnn: bool
+    onset_epoch: int = 0
+    varied: tuple[str, ...] = ()
 
     def generators(self, device: str | torch.device = "cpu") -> dict[str, torch.Generator]:
         """A fresh generator per seeded source (and the bit-flip probe), seeded from its seed.
@@ -99,14 +104,18 @@ def seeded_generator(seed: int, device: str | torch.device = "cpu") -> torch.Gen
     return gen
 
 
-def run_seeds(variant: str, run: int) -> RunSeeds:
+def run_seeds(variant: str, run: int, onset_epoch: int = 0) -> RunSeeds:
     """Seeds of run ``run`` (1-based) of ``variant``: seed ``run`` for varied sources, else 1."""
     if run < 1:
         raise ValueError(f"run numbers start at 1, got {run}")
     varied = variant_sources(variant)
+    if onset_epoch and "init" in varied:
+        raise ValueError("onset_epoch > 0 cannot vary 'init': initialisation happens before epoch 1")
     seeded = {s: (run if s in varied else 1) for s in SEEDED_SOURCES}
     return RunSeeds(
         **seeded,
         bitflip=run if "bitflip" in varied else None,
         cudnn="cudnn" in varied,
+        onset_epoch=int(onset_epoch),
+        varied=tuple(sorted(varied)),
     )

@@ -8,6 +8,7 @@ Every random draw comes from the run's per-source generators (:mod:`runvar.seeds
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,10 +20,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bitflip import flip_one_bit
+from .config import digest
 from .data import Dataset, augment_batch
 from .execution import configure, resolve_device, versions
 from .models import build_model, set_stochastic_generator
-from .seeds import RunSeeds
+from .io import write_atomic
+from .seeds import RunSeeds, run_seeds
 
 
 @dataclass
@@ -34,6 +37,8 @@ class RunResult:
     history: list[dict[str, float]]
     record: dict[str, Any]
     state_dict: dict[str, torch.Tensor] = field(repr=False)
+    snapshot_logits: np.ndarray | None = None
+    snapshot_states: list[dict[str, torch.Tensor]] = field(default_factory=list, repr=False)
 
 
 def lr_at(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:
@@ -69,52 +74,109 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.
     return torch.cat([model(x[i : i + batch_size]).float() for i in range(0, len(x), batch_size)])
 
 
+class Sources:
+    """The generators a run draws from, switching at the onset epoch (SD Fig 2).
+
+    Before ``seeds.onset_epoch`` every source uses the seed-1 generators; from then on the
+    sources the variant varies use generators seeded from the run's own seeds.
+    """
+
+    def __init__(self, seeds: RunSeeds, device: torch.device) -> None:
+        self.seeds = seeds
+        self.own = seeds.generators(device)
+        self.base = run_seeds("none", 1).generators(device) if seeds.onset_epoch else self.own
+        self.switched = seeds.onset_epoch == 0
+
+    def __getitem__(self, source: str) -> torch.Generator:
+        return self.own[source] if self.switched and source in self.seeds.varied else self.base[source]
+
+    def at_epoch(self, epoch: int) -> None:
+        """Call at the start of each epoch (0-based)."""
+        self.switched = epoch >= self.seeds.onset_epoch
+
+    def state(self) -> dict[str, dict[str, torch.Tensor]]:
+        return {name: {k: g.get_state() for k, g in gens.items()} for name, gens in
+                (("own", self.own), ("base", self.base))}
+
+    def load_state(self, state: dict[str, dict[str, torch.Tensor]]) -> None:
+        for name, gens in (("own", self.own), ("base", self.base)):
+            for key, gen in gens.items():
+                gen.set_state(state[name][key])
+
+
 def train_run(
     setup: dict[str, Any],
     data: Dataset,
     seeds: RunSeeds,
     log: Callable[[str], None] = print,
+    checkpoint: str | os.PathLike[str] | None = None,
 ) -> RunResult:
-    """Train one model of ``setup`` on ``data`` with ``seeds`` and return its test predictions."""
+    """Train one model of ``setup`` on ``data`` with ``seeds`` and return its test predictions.
+
+    With ``checkpoint`` set, the full training state (weights, optimizer, every generator,
+    history) is saved there every ``setup["checkpoint_every"]`` epochs, and a run finding a
+    checkpoint of the same setup and seeds resumes from it with bitwise identical results.
+    ``setup["schedule"]["cycles"]`` > 1 trains a snapshot ensemble: the warm-up + cosine
+    schedule restarts each cycle and the test logits and weights at every cycle end are kept.
+    """
     started = time.perf_counter()
     execution = setup.get("execution", {})
     device = resolve_device(execution.get("device", "cpu"))
     mode = configure(device, int(execution.get("threads", 1)), seeds.cudnn)
     data = data.to(device)
-    gens = seeds.generators(device)
+    sources = Sources(seeds, device)
 
     model_options = dict(setup["model"])
     model = build_model(
         model_options.pop("name"), data.input_shape, data.num_classes, seeds.init, **model_options
     )
-    bitflip = None
-    if seeds.bitflip is not None:
-        bitflip = flip_one_bit(model, gens["bitflip"], setup.get("bitflip", {}).get("parameter", "first"))
-        log(f"bit flip: {bitflip['parameter']}{bitflip['index']} {bitflip['old']!r} -> {bitflip['new']!r}")
     model.to(device)
-    set_stochastic_generator(model, gens["stochastic"])
+    bitflip_param = setup.get("bitflip", {}).get("parameter", "first")
 
     epochs, batch_size = int(setup["epochs"]), int(setup["batch_size"])
+    schedule = setup.get("schedule", {})
+    cycles = int(schedule.get("cycles", 1))
+    if epochs % cycles:
+        raise ValueError(f"epochs ({epochs}) must be a multiple of schedule.cycles ({cycles})")
     optimizer = make_optimizer(model, setup["optimizer"])
     n_train = len(data.y_train)
     steps_per_epoch = math.ceil(n_train / batch_size)
-    total_steps = epochs * steps_per_epoch
-    warmup_steps = round(float(setup.get("schedule", {}).get("warmup_epochs", 0)) * steps_per_epoch)
+    cycle_steps = epochs // cycles * steps_per_epoch
+    warmup_steps = round(float(schedule.get("warmup_epochs", 0)) * steps_per_epoch)
     peak_lr = float(setup["optimizer"]["lr"])
     augment = setup.get("augment", {})
+    every = int(setup.get("checkpoint_every", 0))
+    key = digest({"setup": setup, "seeds": seeds.as_dict()})
 
     history: list[dict[str, float]] = []
-    step = 0
-    for epoch in range(1, epochs + 1):
+    snapshots: list[tuple[np.ndarray, dict[str, torch.Tensor]]] = []
+    bitflip = None
+    first_epoch = 0
+    resumed = load_checkpoint(checkpoint, key, log)
+    if resumed is not None:
+        model.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        sources.load_state(resumed["generators"])
+        history, bitflip, first_epoch = resumed["history"], resumed["bitflip"], resumed["epoch"]
+        snapshots = [(logits, weights) for logits, weights in resumed["snapshots"]]
+    set_stochastic_generator(model, sources["stochastic"])
+
+    for epoch in range(first_epoch, epochs):
+        sources.at_epoch(epoch)
+        set_stochastic_generator(model, sources["stochastic"])
+        if seeds.bitflip is not None and epoch == seeds.onset_epoch and bitflip is None:
+            bitflip = flip_one_bit(model, sources["bitflip"], bitflip_param)
+            log(f"bit flip: {bitflip['parameter']}{bitflip['index']} {bitflip['old']!r} -> {bitflip['new']!r}")
         epoch_start = time.perf_counter()
         model.train()
-        order = torch.randperm(n_train, generator=gens["shuffle"], device=device)
+        order = torch.randperm(n_train, generator=sources["shuffle"], device=device)
         loss_sum, correct = 0.0, 0
         for first in range(0, n_train, batch_size):
             idx = order[first : first + batch_size]
-            x = augment_batch(data.x_train[idx], augment, gens["augment"])
+            x = augment_batch(data.x_train[idx], augment, sources["augment"])
             y = data.y_train[idx]
-            lr = lr_at(step, total_steps, warmup_steps, peak_lr)
+            step = epoch * steps_per_epoch + first // batch_size
+            lr = lr_at(step % cycle_steps, cycle_steps, warmup_steps, peak_lr)
             for group in optimizer.param_groups:
                 group["lr"] = lr * group["lr_scale"]
             out = model(x)
@@ -122,12 +184,11 @@ def train_run(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            step += 1
             loss_sum += float(loss.detach()) * len(y)
             correct += int((out.argmax(1) == y).sum())
         test_logits = predict(model, data.x_test)
         row = {
-            "epoch": epoch,
+            "epoch": epoch + 1,
             "lr": lr,
             "train_loss": loss_sum / n_train,
             "train_accuracy": correct / n_train,
@@ -137,9 +198,17 @@ def train_run(
         }
         history.append(row)
         log(
-            f"epoch {epoch}/{epochs} loss {row['train_loss']:.4f} "
+            f"epoch {epoch + 1}/{epochs} loss {row['train_loss']:.4f} "
             f"test acc {row['test_accuracy']:.4f} CE {row['test_cross_entropy']:.4f}"
         )
+        if cycles > 1 and (epoch + 1) % (epochs // cycles) == 0:
+            snapshots.append((test_logits.cpu().numpy().astype(np.float32), _cpu_state(model)))
+        if checkpoint is not None and every and (epoch + 1) % every == 0 and epoch + 1 < epochs:
+            save_checkpoint(checkpoint, {
+                "key": key, "epoch": epoch + 1, "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(), "generators": sources.state(),
+                "history": history, "bitflip": bitflip, "snapshots": snapshots,
+            })
 
     if not torch.isfinite(test_logits).all():
         raise FloatingPointError("training diverged: test logits contain NaN/inf (lower the LR)")
@@ -150,12 +219,43 @@ def train_run(
         "versions": versions(),
         "dataset_checksum": data.checksum,
         "wall_seconds": time.perf_counter() - started,
-        "final_test_accuracy": history[-1]["test_accuracy"] if history else None,
+        "resumed_from_epoch": first_epoch,
+        "snapshots": len(snapshots),
+        "final_test_accuracy": history[-1]["test_accuracy"],
     }
     return RunResult(
         logits=test_logits.cpu().numpy().astype(np.float32),
         labels=data.y_test.cpu().numpy(),
         history=history,
         record=record,
-        state_dict={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        state_dict=_cpu_state(model),
+        snapshot_logits=np.stack([s[0] for s in snapshots]) if snapshots else None,
+        snapshot_states=[s[1] for s in snapshots],
     )
+
+
+def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> None:
+    """Write the training state atomically (a kill mid-write leaves the previous one)."""
+    write_atomic(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str] | None, key: str, log: Callable[[str], None]
+) -> dict[str, Any] | None:
+    """The checkpoint at ``path`` if it belongs to this setup and seeds, else None."""
+    if path is None or not os.path.exists(path):
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # a damaged checkpoint only costs the epochs since the last one
+        log(f"ignoring unreadable checkpoint {path}: {type(err).__name__}: {err}")
+        return None
+    if state.get("key") != key:
+        log(f"ignoring checkpoint {path}: it belongs to another setup or seeds")
+        return None
+    log(f"resuming from {path} at epoch {state['epoch']}")
+    return state
