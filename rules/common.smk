@@ -24,18 +24,17 @@ wildcard_constraints:
 
 def max_runs():
     """Seeds 1..max_runs exist as training targets; studies take what they need."""
-    return max([s["runs"] for s in STUDIES.values()], default=1)
+    return max([s["runs"] for s in STUDIES.values() if "runs" in s], default=1)
 
 
-def runs_of(setup):
-    """R of a setup: the most runs any study asks of it."""
-    return max(
-        (s["runs"] for s in STUDIES.values() if setup in s.get("setups", [])), default=2
-    )
+def sources_runs():
+    """R of the sources table (and every variant_metrics row)."""
+    return STUDIES.get("sources", {}).get("runs", 2)
 
 
 def run_files(setup, variant, name, runs=None):
-    runs = runs or runs_of(setup)
+    """Files ``name`` of runs 1..runs of (setup, variant); runs defaults to the sources R."""
+    runs = runs or sources_runs()
     return [f"{RUN_DIR}/{name}".format(setup=setup, variant=variant, seed=r) for r in range(1, runs + 1)]
 
 
