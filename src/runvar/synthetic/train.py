@@ -89,19 +89,19 @@ def train_pass(
         samples = [data_model.sample(chunk, rng) for rng in pair_rngs]
         features = torch.from_numpy(np.concatenate([s.x for s in samples])).to(device)
         labels = torch.from_numpy(np.concatenate([s.y for s in samples])).to(device, torch.float32)
-        order = torch.from_numpy(np.stack([
-            window_permutation(chunk, w, rng) for w, rng in zip(windows, shuffle_rngs)
-        ]) + offsets)
+        order = np.empty((len(windows), chunk), dtype=np.int64)
+        for k, (window, rng) in enumerate(zip(windows, shuffle_rngs)):
+            order[k] = window_permutation(chunk, window, rng)
+        order = torch.from_numpy(np.add(order, offsets, out=order))
         for block in range(0, chunk, gather):
-            idx = order[:, block:block + gather].to(device)
-            flat = idx.reshape(-1)
+            # (steps, models, batch): each step's mini-batches contiguous, which bmm prefers.
+            idx = order[:, block:block + gather].reshape(len(windows), -1, batch_size).transpose(0, 1)
+            flat = idx.reshape(-1).to(device)
             x_block = features.index_select(0, flat).view(*idx.shape, NUM_FEATURES).to(torch.float32)
             y_block = labels.index_select(0, flat).view(idx.shape)
-            for i in range(0, idx.shape[1], batch_size):
-                logits = net(x_block[:, i:i + batch_size])
+            for x, y in zip(x_block, y_block):
                 # Summed over models, so each model's gradient is that of its own mean loss.
-                loss = F.binary_cross_entropy_with_logits(
-                    logits, y_block[:, i:i + batch_size], reduction="sum") / batch_size
+                loss = F.binary_cross_entropy_with_logits(net(x), y, reduction="sum") / batch_size
                 optimizer.step(torch.autograd.grad(loss, params))
                 steps += 1
         if log and (start + chunk) / examples >= next_report:
