@@ -20,6 +20,7 @@ wildcard_constraints:
     setup=r"[A-Za-z0-9_.-]+",
     variant=r"[a-z+]+",
     dataset=r"[A-Za-z0-9_]+",
+    study=r"depth|architectures",
 
 
 def max_runs():
@@ -27,20 +28,35 @@ def max_runs():
     return max([s["runs"] for s in STUDIES.values() if "runs" in s], default=1)
 
 
-def sources_runs():
-    """R of the sources table (and every variant_metrics row)."""
-    return STUDIES.get("sources", {}).get("runs", 2)
+TABLE_STUDIES = [name for name in ("sources", "depth", "architectures") if name in STUDIES]
+
+
+def runs_of(setup):
+    """R of a setup's metrics rows: the most runs any table study asks of it (else the sources R)."""
+    asked = [STUDIES[s]["runs"] for s in TABLE_STUDIES if setup in STUDIES[s]["setups"]]
+    return max(asked, default=STUDIES.get("sources", {}).get("runs", 2))
 
 
 def run_files(setup, variant, name, runs=None):
-    """Files ``name`` of runs 1..runs of (setup, variant); runs defaults to the sources R."""
-    runs = runs or sources_runs()
+    """Files ``name`` of runs 1..runs of (setup, variant); runs defaults to runs_of(setup)."""
+    runs = runs or runs_of(setup)
     return [f"{RUN_DIR}/{name}".format(setup=setup, variant=variant, seed=r) for r in range(1, runs + 1)]
 
 
 def seed_chunks(runs, size):
     """Seeds 1..runs in consecutive chunks of ``size`` (one training job each)."""
     return [list(range(first, min(first + size, runs + 1))) for first in range(1, runs + 1, size)]
+
+
+def study_metrics(wildcards):
+    study = STUDIES[wildcards.study]
+    return [f"results/metrics/{s}/{v}.json" for s in study["setups"] for v in study["variants"]]
+
+
+def over_time_histories(wildcards):
+    return {
+        setup: run_files(setup, "bitflip", "history.csv") for setup in STUDIES["depth"]["over_time"]
+    }
 
 
 def sources_metrics(wildcards):
@@ -78,5 +94,15 @@ def sources_targets():
     ]
 
 
+def study_targets():
+    targets = []
+    for study in ("depth", "architectures"):
+        if study in STUDIES:
+            targets += [f"results/tables/{study}.csv", f"results/tables/{study}.md"]
+    if STUDIES.get("depth", {}).get("over_time"):
+        targets += ["results/figures/bitflip_over_time.png", "results/figures/bitflip_over_time.pdf"]
+    return targets
+
+
 def all_targets():
-    return sources_targets()
+    return sources_targets() + study_targets()

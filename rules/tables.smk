@@ -45,3 +45,43 @@ rule sources_figure:
         "../envs/environment.yaml"
     script:
         "../workflow_scripts/sources_figure.py"
+
+
+rule study_table:
+    input:
+        study_metrics,
+    output:
+        csv=report(
+            "results/tables/{study}.csv",
+            caption="captions/study_table.rst",
+            category="Depth and architectures",
+        ),
+        md="results/tables/{study}.md",
+    log:
+        "results/logs/tables/{study}.log",
+    resources:
+        **resources_for("default"),
+    conda:
+        "../envs/environment.yaml"
+    script:
+        "../workflow_scripts/study_table.py"
+
+
+rule bitflip_over_time:
+    input:
+        unpack(over_time_histories),
+    output:
+        png=report(
+            "results/figures/bitflip_over_time.png",
+            caption="captions/bitflip_over_time.rst",
+            category="Depth and architectures",
+        ),
+        pdf="results/figures/bitflip_over_time.pdf",
+    log:
+        "results/logs/figures/bitflip_over_time.log",
+    resources:
+        **resources_for("default"),
+    conda:
+        "../envs/environment.yaml"
+    script:
+        "../workflow_scripts/bitflip_over_time.py"

@@ -73,7 +73,7 @@ def validate_config(config: Mapping, schema: Mapping) -> dict:
         problems += _check_setup(name, setups[name], config)
     resolved["setups"] = setups
     for study, block in config.get("studies", {}).items():
-        for key in ("setups",):
+        for key in ("setups", "over_time"):
             for setup_name in block.get(key, []):
                 if setup_name not in setups:
                     problems.append(

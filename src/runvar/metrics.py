@@ -193,3 +193,14 @@ def all_identical(logits: np.ndarray) -> bool:
     logits = np.ascontiguousarray(logits)
     first = logits[0].tobytes()
     return all(run.tobytes() == first for run in logits[1:])
+
+
+def spread_over_time(values: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-epoch spread of a metric over runs, ``values`` of shape (R, epochs) (SD Fig 3).
+
+    Returns the 2.5 and 97.5 percentiles, their difference (the range of the middle 95% of
+    runs) and the population SD, each of shape (epochs,).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    low, high = np.percentile(values, [2.5, 97.5], axis=0)
+    return {"low": low, "high": high, "range95": high - low, "sd": values.std(axis=0, ddof=0)}

@@ -44,3 +44,20 @@ def sources_figure(rows: Mapping[str, Mapping], title: str) -> plt.Figure:
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def over_time_figure(spreads: Mapping[str, Mapping[str, "np.ndarray"]], metric: str) -> plt.Figure:
+    """SD Fig 3: per epoch, the range of the middle 95% of runs and the SD, one line per setup,
+    log scale (a linear model's spread is orders of magnitude below a hidden layer's)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for name, spread in spreads.items():
+        epochs = range(1, len(spread["sd"]) + 1)
+        axes[0].plot(epochs, spread["range95"], label=name)
+        axes[1].plot(epochs, spread["sd"], label=name)
+    for ax, label in zip(axes, (f"{metric}: range of middle 95% of runs", f"{metric}: SD over runs")):
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_title(label, fontsize=10)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

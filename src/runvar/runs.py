@@ -94,6 +94,7 @@ def variant_metrics(
         )
     row = variability(logits, labels, resamples=resamples, seed=seed)
     row.update(
+        setup=records[0]["setup"] if records else None,
         variant=variant,
         bitwise_identical=identical,
         cudnn_effective=any(r["execution"]["cudnn_effective"] for r in records),
@@ -112,3 +113,16 @@ def load_metrics_rows(paths: Sequence[str | os.PathLike[str]]) -> dict[str, dict
         row = load_json(path)
         rows[row["variant"]] = row
     return rows
+
+
+def history_matrix(paths: Sequence[str | os.PathLike[str]], column: str = "test_cross_entropy") -> "np.ndarray":
+    """(R, epochs) matrix of one history column over runs; all runs must have the same epochs."""
+    import numpy as np
+
+    rows = []
+    for path in paths:
+        with open(path, newline="") as fh:
+            rows.append([float(r[column]) for r in csv.DictReader(fh)])
+    if len({len(r) for r in rows}) != 1:
+        raise ValueError(f"histories have different numbers of epochs: {sorted({len(r) for r in rows})}")
+    return np.array(rows)
