@@ -20,7 +20,7 @@ wildcard_constraints:
     setup=r"[A-Za-z0-9_.-]+",
     variant=r"[a-z+]+",
     dataset=r"[A-Za-z0-9_]+",
-    study=r"depth|architectures",
+    study=r"depth|architectures|generalization",
 
 
 def max_runs():
@@ -28,7 +28,9 @@ def max_runs():
     return max([s["runs"] for s in STUDIES.values() if "runs" in s], default=1)
 
 
-TABLE_STUDIES = [name for name in ("sources", "depth", "architectures") if name in STUDIES]
+TABLE_STUDIES = [
+    name for name in ("sources", "depth", "architectures", "generalization") if name in STUDIES
+]
 
 
 def runs_of(setup):
@@ -96,7 +98,7 @@ def sources_targets():
 
 def study_targets():
     targets = []
-    for study in ("depth", "architectures"):
+    for study in ("depth", "architectures", "generalization"):
         if study in STUDIES:
             targets += [f"results/tables/{study}.csv", f"results/tables/{study}.md"]
     if STUDIES.get("depth", {}).get("over_time"):

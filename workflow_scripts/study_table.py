@@ -7,6 +7,7 @@ from runvar.tables import study_frame, study_markdown, write_table
 TITLES = {
     "depth": "Instability and depth (SD Table 8)",
     "architectures": "Variability across architectures (SD Table 6)",
+    "generalization": "Generalization: CIFAR-100 and ResNet-34 (RE Table 10)",
 }
 
 with log_to(snakemake.log[0]) as log:
