@@ -54,8 +54,9 @@ def curves_figure(frame: pd.DataFrame, title: str) -> plt.Figure:
     """Top: Delta_r vs log2 z per curve (± SE over pairs). Bottom: Delta_r vs L, points labelled by log2 z."""
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.0, 8.5))
     zeros = []
-    for i, (curve, rows) in enumerate(frame.groupby("curve", sort=False)):
-        rows = rows.sort_values("log2_z")
+    # One line per (setting, init mode); two settings may share a legend label.
+    for i, (_, rows) in enumerate(frame.groupby(["setting", "init"], sort=False)):
+        rows, curve = rows.sort_values("log2_z"), rows["curve"].iloc[0]
         style = {"color": f"C{i % 10}", "marker": "o", "linestyle": "--" if rows["init"].iloc[0] == "different" else "-"}
         shown = rows[rows["delta_r_mean"] > 0]
         zeros += [f"{curve} (log2 z = {z})" for z in rows.loc[rows["delta_r_mean"] <= 0, "log2_z"]]
