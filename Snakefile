@@ -13,6 +13,8 @@ include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/metrics.smk"
 include: "rules/tables.smk"
+include: "rules/synthetic_functions.smk"
+include: "rules/synthetic.smk"
 
 
 rule all:

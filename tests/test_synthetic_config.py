@@ -17,13 +17,12 @@ def load(name):
 
 @pytest.fixture(scope="module")
 def schema():
-    return load("synthetic.schema.yaml")
+    return load("schema.yaml")["properties"]["synthetic"]
 
 
-@pytest.mark.parametrize("name", ["synthetic.quick.yaml", "synthetic.paper.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml"])
 def test_config_blocks_validate_and_resolve(schema, name):
     document = load(name)
-    assert list(document) == ["synthetic"]
     jsonschema.validate(document["synthetic"], schema)
     settings = resolve_block(document["synthetic"])
     assert set(document["synthetic"]["figures"]) == {"fig2_simple", "fig6_tower", "fig8_wide", "fig10_quadratic"}
@@ -33,8 +32,8 @@ def test_config_blocks_validate_and_resolve(schema, name):
 
 
 def test_quick_and_paper_scales():
-    quick = resolve_block(load("synthetic.quick.yaml")["synthetic"])
-    paper = resolve_block(load("synthetic.paper.yaml")["synthetic"])
+    quick = resolve_block(load("config.yaml")["synthetic"])
+    paper = resolve_block(load("paper.yaml")["synthetic"])
     assert {s["log2_examples"] for s in quick.values()} == {16}
     assert {s["log2_examples"] for s in paper.values()} == {26}
     assert {s["log2_eval_examples"] for s in paper.values()} == {16}

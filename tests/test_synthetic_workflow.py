@@ -38,6 +38,7 @@ def test_tiny_synthetic_study_end_to_end(tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     (tmp_path / "Snakefile").write_text(
         'configfile: "config.yaml"\n'
+        f'include: "{ROOT / "rules" / "synthetic_functions.smk"}"\n'
         f'include: "{ROOT / "rules" / "synthetic.smk"}"\n'
         "rule all:\n    input: synthetic_targets()\n"
     )
