@@ -1,0 +1,183 @@
+# Reducing variability and watching it grow (STUDY.md: Ensembles, TTA, Onset, CKA, Ablations,
+# claim 3). Everything reads the runs of rules/train.smk: the sources study's pool and the
+# derived setups of rules/reduction_functions.smk. No science here.
+
+
+# TTA from saved weights, chunked like training: one job per chunk of seeds of (setup, variant).
+for _seeds in seed_chunks(max_runs(), SEEDS_PER_JOB) if TTA_VIEWS else []:
+    _span = f"{_seeds[0]}-{_seeds[-1]}"
+
+    rule:
+        name:
+            f"tta_seeds_{_seeds[0]}_{_seeds[-1]}"
+        input:
+            data=lambda wc: f"results/data/{SETUPS[wc.setup]['dataset']}.npz",
+            models=[f"{RUN_DIR}/model.pt".replace("{seed}", str(s)) for s in _seeds],
+        output:
+            [f"{RUN_DIR}/tta-{view}.npz".replace("{seed}", str(s)) for s in _seeds for view in TTA_VIEWS],
+        params:
+            setup=setup_of,
+            views=TTA_VIEWS,
+            padding=TTA_PADDING,
+        log:
+            f"results/logs/tta/{{setup}}/{{variant}}/seeds{_span}.log",
+        benchmark:
+            f"results/benchmarks/tta/{{setup}}/{{variant}}/seeds{_span}.tsv"
+        threads: lambda wc: SETUPS[wc.setup]["execution"]["threads"]
+        resources:
+            **resources_for("train"),
+        conda:
+            "../envs/environment.yaml"
+        script:
+            "../workflow_scripts/reduction_tta.py"
+
+
+rule ensembles_table:
+    input:
+        unpack(ensembles_inputs),
+    output:
+        csv=report(
+            "results/tables/ensembles_{setup}.csv",
+            caption="captions/reduction_ensembles.rst",
+            category="Reducing variability",
+            subcategory="{setup}",
+        ),
+        md="results/tables/ensembles_{setup}.md",
+    params:
+        plan=lambda wc: REDUCTION["ensembles"][wc.setup],
+        bootstrap=BOOTSTRAP,
+    log:
+        "results/logs/tables/ensembles_{setup}.log",
+    resources:
+        **resources_for("default"),
+    conda:
+        "../envs/environment.yaml"
+    script:
+        "../workflow_scripts/reduction_ensembles.py"
+
+
+rule tta_table:
+    input:
+        unpack(tta_inputs),
+    output:
+        csv=report(
+            "results/tables/tta_{setup}.csv",
+            caption="captions/reduction_tta.rst",
+            category="Reducing variability",
+            subcategory="{setup}",
+        ),
+        md="results/tables/tta_{setup}.md",
+        claims_csv=report(
+            "results/claims/reduction_{setup}.csv",
+            caption="captions/reduction_claims.rst",
+            category="Reducing variability",
+            subcategory="{setup}",
+        ),
+        claims_md="results/claims/reduction_{setup}.md",
+    params:
+        plan=lambda wc: REDUCTION["tta"][wc.setup],
+        bootstrap=BOOTSTRAP,
+    log:
+        "results/logs/tables/tta_{setup}.log",
+    resources:
+        **resources_for("default"),
+    conda:
+        "../envs/environment.yaml"
+    script:
+        "../workflow_scripts/reduction_tta_table.py"
+
+
+rule variability_rows_table:
+    input:
+        row_table_inputs,
+    output:
+        csv=report(
+            "results/tables/{table}_{setup}.csv",
+            caption="captions/reduction_rows.rst",
+            category="Variability over settings",
+            subcategory="{setup}",
+        ),
+        md="results/tables/{table}_{setup}.md",
+    params:
+        rows=row_table_rows,
+        title=lambda wc: ROW_TABLES[wc.table],
+        bootstrap=BOOTSTRAP,
+    log:
+        "results/logs/tables/{table}_{setup}.log",
+    wildcard_constraints:
+        table="|".join(ROW_TABLES),
+    resources:
+        **resources_for("default"),
+    conda:
+        "../envs/environment.yaml"
+    script:
+        "../workflow_scripts/reduction_rows_table.py"
+
+
+rule onset_figure:
+    input:
+        "results/tables/onset_{setup}.csv",
+    output:
+        png=report(
+            "results/figures/onset_{setup}.png",
+            caption="captions/reduction_onset.rst",
+            category="Variability over settings",
+            subcategory="{setup}",
+        ),
+        pdf="results/figures/onset_{setup}.pdf",
+    log:
+        "results/logs/figures/onset_{setup}.log",
+    resources:
+        **resources_for("default"),
+    conda:
+        "../envs/environment.yaml"
+    script:
+        "../workflow_scripts/reduction_onset_figure.py"
+
+
+rule cka:
+    input:
+        unpack(cka_inputs),
+    output:
+        csv=report(
+            "results/tables/cka_{setup}.csv",
+            caption="captions/reduction_cka.rst",
+            category="Representations (CKA)",
+            subcategory="{setup}",
+        ),
+        md="results/tables/cka_{setup}.md",
+    params:
+        plan=lambda wc: REDUCTION["cka"][wc.setup],
+        setup=setup_of,
+    log:
+        "results/logs/cka/{setup}.log",
+    benchmark:
+        "results/benchmarks/cka/{setup}.tsv"
+    threads: lambda wc: SETUPS[wc.setup]["execution"]["threads"]
+    resources:
+        **resources_for("train"),
+    conda:
+        "../envs/environment.yaml"
+    script:
+        "../workflow_scripts/reduction_cka.py"
+
+
+rule cka_figure:
+    input:
+        "results/tables/cka_{setup}.csv",
+    output:
+        png=report(
+            "results/figures/cka_{setup}.png",
+            caption="captions/reduction_cka.rst",
+            category="Representations (CKA)",
+            subcategory="{setup}",
+        ),
+        pdf="results/figures/cka_{setup}.pdf",
+    log:
+        "results/logs/figures/cka_{setup}.log",
+    resources:
+        **resources_for("default"),
+    conda:
+        "../envs/environment.yaml"
+    script:
+        "../workflow_scripts/reduction_cka_figure.py"

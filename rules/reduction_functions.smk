@@ -1,0 +1,69 @@
+# Reducing variability and watching it grow: the plan of the studies (ensembles, tta, onset,
+# cka, ablations), the derived setups they add to SETUPS (trained by rules/train.smk), input
+# helpers and the targets. Functions only; the rules are in rules/reduction.smk.
+from runvar.ablations import ROW_TABLES, reduction_plan
+
+REDUCTION = reduction_plan(STUDIES, SETUPS, max_runs())
+TTA_VIEWS = list(dict.fromkeys(v for spec in REDUCTION.get("tta", {}).values() for v in spec["views"]))
+TTA_PADDING = int((STUDIES.get("tta") or {}).get("crop_padding", 4))
+
+
+def spec_files(spec, name):
+    """Files ``name`` of a planned row's runs 1..runs."""
+    return run_files(spec["setup"], spec["variant"], name, spec["runs"])
+
+
+def tta_files(spec, views):
+    return {view: spec_files(spec, f"tta-{view}.npz") for view in views}
+
+
+def row_table_rows(wildcards):
+    return REDUCTION[wildcards.table][wildcards.setup]
+
+
+def row_table_inputs(wildcards):
+    return [path for spec in row_table_rows(wildcards) for path in spec_files(spec, "predictions.npz")]
+
+
+def ensembles_inputs(wildcards):
+    plan = REDUCTION["ensembles"][wildcards.setup]
+    return {"pool": spec_files(plan["pool"], "predictions.npz"),
+            "snapshot": spec_files(plan["snapshot"], "predictions.npz")}
+
+
+def tta_inputs(wildcards):
+    plan = REDUCTION["tta"][wildcards.setup]
+    inputs = {"pool": spec_files(plan["pool"], "predictions.npz")}
+    for view, paths in tta_files(plan["pool"], plan["views"]).items():
+        inputs[f"pool_{view}"] = paths
+    if plan["snapshot"]:
+        inputs["snapshot"] = spec_files(plan["snapshot"], "predictions.npz")
+        for view, paths in tta_files(plan["snapshot"], plan["views"]).items():
+            inputs[f"snapshot_{view}"] = paths
+    return inputs
+
+
+def cka_inputs(wildcards):
+    plan = REDUCTION["cka"][wildcards.setup]
+    models = [path for variant in plan["variants"]
+              for path in run_files(wildcards.setup, variant, "model.pt", plan["runs"])]
+    return {"data": f"results/data/{SETUPS[wildcards.setup]['dataset']}.npz", "models": models}
+
+
+def reduction_targets():
+    """Every table, figure and claims file of the configured reduction studies."""
+    targets = []
+    for study, stem_kinds in (
+        ("ensembles", (("tables", "ensembles"),)),
+        ("tta", (("tables", "tta"), ("claims", "reduction"))),
+        ("cka", (("tables", "cka"), ("figures", "cka"))),
+        ("onset", (("figures", "onset"),)),
+    ):
+        for setup in REDUCTION.get(study, {}):
+            for kind, stem in stem_kinds:
+                exts = ("png", "pdf") if kind == "figures" else ("csv", "md")
+                targets += [f"results/{kind}/{stem}_{setup}.{ext}" for ext in exts]
+    for table in ROW_TABLES:
+        for setup in REDUCTION.get(table, {}):
+            targets += [f"results/tables/{table}_{setup}.{ext}" for ext in ("csv", "md")]
+    return targets

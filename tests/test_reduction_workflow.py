@@ -1,0 +1,153 @@
+"""The reduction studies (ensembles, TTA, onset, CKA, ablations) through snakemake on a tiny
+config in a temporary directory, values checked against the library on the run files."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from runvar.ensembles import snapshot_ensemble_stack, vanilla_ensembles
+from runvar.io import load_prediction_stack
+from runvar.metrics import variability
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.workflow
+
+REDUCTION_STUDIES = {
+    "ensembles": {"setups": ["tiny_cnn"], "variant": "all", "runs": 4, "cycles": 2, "sizes": [1, 2]},
+    "tta": {"setups": ["tiny_cnn"], "runs": 4, "views": ["crop5", "crop9"], "crop_padding": 4},
+    "onset": {"setups": ["tiny_cnn"], "variants": ["shuffle"], "epochs": [0, 1], "runs": 4},
+    "cka": {"setups": ["tiny_cnn"], "variants": ["shuffle", "all"], "runs": 4, "examples": 60, "seed": 0},
+    "ablations": {"setups": ["tiny_cnn"], "runs": 4,
+                  "pool_sizes": {"variants": ["all"], "sizes": [2, 4]},
+                  "epochs": {"variants": ["shuffle"], "epochs": [1, 2]},
+                  "lr_epochs": {"variants": ["all"], "lr": [0.05, 0.1], "epochs": [2]}},
+}
+
+
+def workflow_dir(root: Path) -> Path:
+    """A Snakefile including the repo's rules as the main Snakefile does, plus the reduction
+    rules, with a schema that has the reduction study blocks merged in."""
+    wf = root / "wf"
+    (wf / "config").mkdir(parents=True)
+    (wf / "src").symlink_to(REPO / "src")
+    schema = yaml.safe_load((REPO / "config/schema.yaml").read_text())
+    schema["properties"]["studies"]["properties"].update(
+        yaml.safe_load((REPO / "config/reduction.schema.yaml").read_text()))
+    (wf / "config/schema.yaml").write_text(yaml.safe_dump(schema))
+    includes = re.findall(r'^include: "(rules/[^"]+)"', (REPO / "Snakefile").read_text(), flags=re.M)
+    for name in ("rules/reduction_functions.smk", "rules/reduction.smk"):
+        if name not in includes:
+            includes.append(name)
+    lines = [f'include: "{REPO / name}"' for name in includes]
+    (wf / "Snakefile").write_text("\n".join(lines) + "\n\nrule all:\n    input:\n        reduction_targets(),\n")
+    return wf
+
+
+def tiny_config() -> dict:
+    config = yaml.safe_load((REPO / "tests/configs/tiny.yaml").read_text())
+    config["train"]["seeds_per_job"] = 4
+    config["setups"] = {"tiny_cnn": config["setups"]["tiny_cnn"]}
+    config["studies"] = REDUCTION_STUDIES
+    return config
+
+
+def snakemake(wf: Path, workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(wf / "Snakefile"), "-d", str(workdir),
+           "--configfile", str(workdir / "config.yaml"), *args]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{out.stdout[-3000:]}\n{out.stderr[-5000:]}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reduction")
+    wf, workdir = workflow_dir(root), root / "work"
+    workdir.mkdir()
+    (workdir / "config.yaml").write_text(yaml.safe_dump(tiny_config()))
+    run = snakemake(wf, workdir, "--cores", "2")
+    snakemake(wf, workdir, "--report", str(workdir / "report.html"))
+    return workdir, run.stdout + run.stderr
+
+
+def runs(workdir: Path, setup: str, variant: str, name: str = "predictions.npz", count: int = 4) -> list[Path]:
+    return [workdir / f"results/runs/{setup}/{variant}/seed{r}/{name}" for r in range(1, count + 1)]
+
+
+def test_each_run_is_trained_once(study):
+    _, log = study
+    jobs = dict(re.findall(r"^(train_seeds_\S+|tta_seeds_\S+)\s+(\d+)$", log, flags=re.M))
+    # (setup, variant) pairs: tiny_cnn/{all, shuffle}, cycles2/all, onset1/shuffle,
+    # epochs1/shuffle, lr0.1/all; every study shares them.
+    assert jobs == {"train_seeds_1_4": "6", "tta_seeds_1_4": "2"}
+
+
+def test_ensembles_table_matches_the_runs(study):
+    workdir, _ = study
+    table = pd.read_csv(workdir / "results/tables/ensembles_tiny_cnn.csv").set_index("setting")
+    pool, labels = load_prediction_stack(runs(workdir, "tiny_cnn", "all"))
+    pairs = variability(vanilla_ensembles(pool, 2), labels, resamples=1000, seed=0)
+    assert table.loc["Vanilla (N=2)", "accuracy_sd"] == pytest.approx(pairs["accuracy_sd"], abs=1e-9)
+    assert table.loc["Vanilla (N=2)", "runs"] == 2
+    snap, _ = snapshot_ensemble_stack(runs(workdir, "tiny_cnn.cycles2", "all"))
+    expected = variability(snap, labels, resamples=1000, seed=0)
+    assert table.loc["Snapshot (2 cycles)", "pairwise_spearman"] == pytest.approx(expected["pairwise_spearman"])
+    assert table.loc["Vanilla (N=1)", "reduction_mean"] == 0
+    record = json.loads(runs(workdir, "tiny_cnn.cycles2", "all", "run.json")[0].read_text())
+    assert record["snapshots"] == 2 and record["setup_resolved"]["schedule"]["cycles"] == 2
+
+
+def test_tta_files_table_and_claim(study):
+    workdir, _ = study
+    tta = np.load(runs(workdir, "tiny_cnn.cycles2", "all", "tta-crop9.npz")[0])
+    assert tta["logits"].shape == (120, 10) and tta["snapshot_logits"].shape == (2, 120, 10)
+    assert np.array_equal(tta["snapshot_logits"][-1], tta["logits"])
+    table = pd.read_csv(workdir / "results/tables/tta_tiny_cnn.csv")
+    assert list(table["setting"]) == ["Single model", "Snapshot ensemble", "Single/crop5-TTA",
+                                      "Single/crop9-TTA", "Snapshot/crop5-TTA", "Snapshot/crop9-TTA"]
+    logits, labels = load_prediction_stack(runs(workdir, "tiny_cnn", "all", "tta-crop5.npz"))
+    row = table.set_index("setting").loc["Single/crop5-TTA"]
+    assert row["cross_entropy_sd"] == pytest.approx(variability(logits, labels, resamples=1000)["cross_entropy_sd"])
+    md = (workdir / "results/tables/tta_tiny_cnn.md").read_text()
+    assert "Variability reduction (%) = mean over the five metrics" in md and "Flip is left out" in md
+    claim = pd.read_csv(workdir / "results/claims/reduction_tiny_cnn.csv").iloc[0]
+    assert claim["verdict"] in {"supported", "not supported", "mixed"}
+    assert "Snapshot/crop9-TTA" in claim["statistic"]
+
+
+def test_onset_and_ablation_tables(study):
+    workdir, _ = study
+    onset = pd.read_csv(workdir / "results/tables/onset_tiny_cnn.csv")
+    assert list(onset["onset_epoch"]) == [0, 1] and list(onset["source"]) == ["shuffle", "shuffle"]
+    record = json.loads(runs(workdir, "tiny_cnn.onset1", "shuffle", "run.json")[1].read_text())
+    assert record["seeds"]["onset_epoch"] == 1 and record["seeds"]["shuffle"] == 2
+    sizes = pd.read_csv(workdir / "results/tables/ablation_runs_tiny_cnn.csv")
+    assert list(sizes["runs"]) == [2, 4]
+    logits, labels = load_prediction_stack(runs(workdir, "tiny_cnn", "all", count=2))
+    assert sizes["accuracy_sd"][0] == pytest.approx(variability(logits, labels, resamples=1000)["accuracy_sd"])
+    lr = pd.read_csv(workdir / "results/tables/ablation_lr_epochs_tiny_cnn.csv")
+    assert list(lr["setup"]) == ["tiny_cnn", "tiny_cnn.lr0.1"]
+    for name in ("figures/onset_tiny_cnn.png", "figures/cka_tiny_cnn.png"):
+        assert (workdir / "results" / name).stat().st_size > 1000
+
+
+def test_cka_table(study):
+    workdir, _ = study
+    cka = pd.read_csv(workdir / "results/tables/cka_tiny_cnn.csv")
+    assert list(cka["layer"][:4]) == ["conv1", "stage1", "stage2", "logits"]
+    assert ((cka["mean"] > 0) & (cka["mean"] <= 1 + 1e-9)).all() and (cka["pairs"] == 6).all()
+
+
+def test_report_has_the_reduction_outputs(study):
+    workdir, _ = study
+    html = (workdir / "report.html").read_text()
+    for name in ("tta_tiny_cnn.csv", "ensembles_tiny_cnn.csv", "cka_tiny_cnn.png", "onset_tiny_cnn.png"):
+        assert name in html

@@ -1,0 +1,17 @@
+"""Rule variability_rows_table: one variability row per planned (setup, variant, runs)."""
+
+from runvar.ablations import row_table_frame
+from runvar.ensembles import frame_markdown
+from runvar.logs import log_to
+from runvar.tables import write_table
+
+with log_to(snakemake.log[0]) as log:
+    rows, paths, groups = snakemake.params.rows, list(snakemake.input), []
+    for spec in rows:
+        groups.append(paths[: spec["runs"]])
+        paths = paths[spec["runs"]:]
+    frame = row_table_frame(rows, groups, snakemake.params.bootstrap)
+    notes = "Settings: " + "; ".join(f"{s['label']} = runs 1..{s['runs']} of {s['setup']}/{s['variant']}" for s in rows) + ".\n"
+    title = f"{snakemake.params.title}: {snakemake.wildcards.setup}"
+    write_table(frame, frame_markdown(frame, title, notes), snakemake.output.csv, snakemake.output.md)
+    log(frame.to_string())
