@@ -98,8 +98,8 @@ def resolve_study_setups(config: Mapping) -> dict[str, dict]:
     """The study's setups resolved as config setups are (:func:`runvar.config.resolve_setup`).
 
     Raises :class:`ConfigError` when an override block sets the model, a generated name
-    clashes with a config setup, a setup's dataset is not defined, the setups use more than one dataset, or a protocol variant is
-    unknown.
+    clashes with a config setup, a setup's dataset is not defined, the setups use more than
+    one dataset, or a protocol variant is unknown.
     """
     study = config["studies"]["selection"]
     problems = [
@@ -128,7 +128,8 @@ def resolve_study_setups(config: Mapping) -> dict[str, dict]:
     for variant in study.get("protocol", {}).get("variants", []):
         if variant not in VARIANTS:
             problems.append(
-                f"studies.selection.protocol.variants: unknown variant {variant!r}; valid variants: {list(VARIANTS)}"
+                f"studies.selection.protocol.variants: unknown variant {variant!r}; "
+                f"valid variants: {list(VARIANTS)}"
             )
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
@@ -209,7 +210,8 @@ def _percent(x: float) -> str:
 
 def accuracy_markdown(frame: pd.DataFrame, title: str) -> str:
     """The accuracy table as Markdown, with the verdict count on SM's 25-40% claim."""
-    header = ["Model", "k", "R", "Mean accuracy (%)", "Accuracy SD (%)", "SD reduction vs learned [95% CI]", "Verdict"]
+    header = ["Model", "k", "R", "Mean accuracy (%)", "Accuracy SD (%)",
+              "SD reduction vs learned [95% CI]", "Verdict"]
     body = []
     for _, row in frame.iterrows():
         reduction = verdict = ""
