@@ -15,6 +15,8 @@ include: "rules/metrics.smk"
 include: "rules/tables.smk"
 include: "rules/synthetic_functions.smk"
 include: "rules/synthetic.smk"
+include: "rules/selection_functions.smk"
+include: "rules/selection.smk"
 
 
 rule all:

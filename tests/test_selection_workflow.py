@@ -23,7 +23,6 @@ from runvar.metrics import accuracies, population_sd
 from runvar.models import build_model
 
 REPO = Path(__file__).resolve().parents[1]
-SELECTION_RULES = ("rules/selection_functions.smk", "rules/selection.smk")
 pytestmark = pytest.mark.workflow
 
 TINY = {
@@ -54,12 +53,8 @@ def write_workflow(root: Path) -> Path:
     """A Snakefile (and schema) in ``root`` running the repository's rules; returns its path."""
     (root / "config").mkdir(parents=True)
     (root / "src").symlink_to(REPO / "src")
-    schema = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
-    fragment = yaml.safe_load((REPO / "config" / "selection.schema.yaml").read_text())
-    schema["properties"]["studies"]["properties"].setdefault("selection", fragment)
-    (root / "config" / "schema.yaml").write_text(yaml.safe_dump(schema))
+    (root / "config" / "schema.yaml").symlink_to(REPO / "config" / "schema.yaml")
     includes = re.findall(r'^include: "(rules/[^"]+)"', (REPO / "Snakefile").read_text(), flags=re.M)
-    includes += [rules for rules in SELECTION_RULES if rules not in includes]
     lines = [f'report: "{REPO}/rules/captions/workflow.rst"']
     lines += [f'include: "{REPO / rules}"' for rules in includes]
     lines += ["rule all:", "    input:", "        selection_targets(),", "    default_target: True"]
