@@ -108,4 +108,4 @@ def study_targets():
 
 def all_targets():
     """Every study's outputs (functions of later-included rule files are looked up at call time)."""
-    return sources_targets() + study_targets() + synthetic_targets() + selection_targets()
+    return sources_targets() + study_targets() + reduction_targets() + synthetic_targets() + selection_targets()

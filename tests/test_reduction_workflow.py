@@ -32,19 +32,13 @@ REDUCTION_STUDIES = {
 
 
 def workflow_dir(root: Path) -> Path:
-    """A Snakefile including the repo's rules as the main Snakefile does, plus the reduction
-    rules, with a schema that has the reduction study blocks merged in."""
+    """A Snakefile including the repo's rules as the main Snakefile does, asking only for the
+    reduction studies' targets."""
     wf = root / "wf"
     (wf / "config").mkdir(parents=True)
     (wf / "src").symlink_to(REPO / "src")
-    schema = yaml.safe_load((REPO / "config/schema.yaml").read_text())
-    schema["properties"]["studies"]["properties"].update(
-        yaml.safe_load((REPO / "config/reduction.schema.yaml").read_text()))
-    (wf / "config/schema.yaml").write_text(yaml.safe_dump(schema))
+    (wf / "config/schema.yaml").symlink_to(REPO / "config/schema.yaml")
     includes = re.findall(r'^include: "(rules/[^"]+)"', (REPO / "Snakefile").read_text(), flags=re.M)
-    for name in ("rules/reduction_functions.smk", "rules/reduction.smk"):
-        if name not in includes:
-            includes.append(name)
     lines = [f'include: "{REPO / name}"' for name in includes]
     (wf / "Snakefile").write_text("\n".join(lines) + "\n\nrule all:\n    input:\n        reduction_targets(),\n")
     return wf
