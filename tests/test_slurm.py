@@ -59,6 +59,7 @@ def _prediction_targets() -> list[str]:
         {
             f"results/runs/{setup}/{variant}/seed{seed}/predictions.npz"
             for study in studies.values()
+            if {"setups", "variants", "runs"} <= set(study or {})
             for setup in study["setups"]
             for variant in study["variants"]
             for seed in range(1, study["runs"] + 1)
