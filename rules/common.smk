@@ -1,8 +1,13 @@
 # Config -> resolved setups and targets; path helpers. No science here.
+import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# runvar lives in src/: importable here and, through PYTHONPATH, in every job's script, also
+# inside a --sdm conda environment (which installs the pinned requirements, not runvar).
+_SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, _SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
 
 from runvar.config import load_schema, validate_config
 
