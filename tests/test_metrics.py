@@ -21,6 +21,13 @@ def test_sd_is_population_sd():
     assert metrics.population_sd(values) != pytest.approx(np.std(values, ddof=1))
 
 
+def test_identical_values_have_sd_exactly_zero():
+    values = np.full(10, 85.2)
+    assert np.std(values) != 0.0  # numpy's own mean leaves a rounding residue here
+    assert metrics.population_sd(values) == 0.0
+    assert metrics.bootstrap_sd_of_sd(values, resamples=100) == 0.0
+
+
 def test_bootstrap_sd_of_sd_matches_explicit_loop():
     values = np.array([0.3, 0.9, 0.1, 0.5, 0.8, 0.2])
     rng = np.random.default_rng(5)

@@ -51,8 +51,13 @@ def cross_entropies(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def population_sd(values: np.ndarray) -> float:
-    """Standard deviation with ddof=0, as the reference code computes it."""
-    return float(np.std(np.asarray(values, dtype=np.float64), ddof=0))
+    """Standard deviation with ddof=0, as the reference code computes it.
+
+    Computed on the values minus the first one (the SD does not change), so that identical
+    values give exactly 0, not a rounding residue of their mean.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    return float(np.std(values - values[0], ddof=0))
 
 
 def bootstrap_sds(
@@ -60,6 +65,7 @@ def bootstrap_sds(
 ) -> np.ndarray:
     """Population SDs of ``resamples`` bootstrap resamples (with replacement) of ``values``."""
     values = np.asarray(values, dtype=np.float64)
+    values = values - values[0]  # exact zeros for identical values, as in population_sd
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(values), size=(resamples, len(values)))
     return values[idx].std(axis=1, ddof=0)
