@@ -7,7 +7,7 @@ from pathlib import Path
 # inside a --sdm conda environment (which installs the pinned requirements, not runvar).
 _SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, _SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
+os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p))
 
 from runvar.config import load_schema, validate_config
 
