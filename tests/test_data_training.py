@@ -29,6 +29,17 @@ def test_random_crop_matches_per_example_loop_1d_and_2d():
             assert torch.equal(out[i], expected)
 
 
+def test_random_crop_pads_each_channel_with_its_fill_value():
+    x = torch.ones(50, 3, 6, 6)
+    fill = torch.tensor([-1.0, -2.0, -3.0])
+    out = random_crop(x, 4, torch.Generator().manual_seed(1), fill)
+    for c in range(3):
+        assert set(out[:, c].unique().tolist()) <= {1.0, float(fill[c])}
+        assert (out[:, c] == fill[c]).any()  # some crops show the padding
+    same = random_crop(x, 4, torch.Generator().manual_seed(1))
+    assert torch.equal(out == 1.0, same == 1.0)  # the same offsets, only the padding differs
+
+
 def test_random_flip_flips_about_half():
     x = torch.arange(6.0).view(1, 1, 2, 3).repeat(400, 1, 1, 1)
     out = random_flip(x, torch.Generator().manual_seed(0))

@@ -230,3 +230,22 @@ def test_prepared_file_round_trips_through_the_registry(tmp_path: Path) -> None:
     data = load_dataset(tmp_path / "mnist.npz")
     assert data.checksum == digest and data.input_shape == (1, 28, 28)
     assert data.x_train.dtype == torch.float32 and len(data.y_test) == 3
+
+
+def test_random_crop_pads_like_the_reference_before_normalising(tmp_path: Path) -> None:
+    """Our crop of the normalised tensor equals cropping the black-padded raw image, then
+    ToTensor + Normalize (the reference's RandomCrop(32, padding=4) order)."""
+    from runvar.data import random_crop
+
+    train, *_ = write_cifar10(tmp_path, np.random.default_rng(3))
+    arrays = prepare_cifar10(root=str(tmp_path), verify_md5=False)
+    np.testing.assert_allclose(arrays["pad_value"], -np.array(CIFAR10.mean) / np.array(CIFAR10.std), rtol=1e-6)
+    x = torch.from_numpy(arrays["x_train"][:4])
+    ours = random_crop(x, 4, torch.Generator().manual_seed(2), torch.from_numpy(arrays["pad_value"]))
+    offsets = torch.randint(0, 9, (2, 4), generator=torch.Generator().manual_seed(2))
+    padded = np.pad(train[:4], ((0, 0), (4, 4), (4, 4), (0, 0)))  # black pixels, raw uint8
+    crops = np.stack([padded[i, offsets[0, i] : offsets[0, i] + 32, offsets[1, i] : offsets[1, i] + 32]
+                      for i in range(4)])
+    np.testing.assert_allclose(ours.numpy(), reference_transform(crops, CIFAR10.mean, CIFAR10.std),
+                               rtol=0, atol=1e-5)
+    assert (offsets != 4).any()  # the crops really moved into the padding

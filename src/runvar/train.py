@@ -173,7 +173,7 @@ def train_run(
         loss_sum, correct = 0.0, 0
         for first in range(0, n_train, batch_size):
             idx = order[first : first + batch_size]
-            x = augment_batch(data.x_train[idx], augment, sources["augment"])
+            x = augment_batch(data.x_train[idx], augment, sources["augment"], data.pad_value)
             y = data.y_train[idx]
             step = epoch * steps_per_epoch + first // batch_size
             lr = lr_at(step % cycle_steps, cycle_steps, warmup_steps, peak_lr)

@@ -6,16 +6,29 @@ import torch
 import torch.nn.functional as F
 
 
-def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
-    """Crop each example from its zero-padded copy at a random offset (1-D or 2-D signals).
+def random_crop(
+    x: torch.Tensor,
+    padding: int,
+    generator: torch.Generator,
+    fill: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Crop each example from its padded copy at a random offset (1-D or 2-D signals).
 
-    ``x`` is (N, C, L) or (N, C, H, W). Offsets are drawn per example and per spatial axis in
-    [0, 2 * padding]; the output has the input's shape. One gather, no per-example loop.
+    ``x`` is (N, C, L) or (N, C, H, W). The padding is 0, or ``fill[c]`` in channel c (for
+    normalised images: the value of a black pixel, as the reference pads before normalising).
+    Offsets are drawn per example and per spatial axis in [0, 2 * padding]; the output has the
+    input's shape. One gather, no per-example loop.
     """
     if padding == 0:
         return x
     n, spatial = x.shape[0], x.shape[2:]
-    padded = F.pad(x, [padding] * (2 * len(spatial)))
+    pads = [padding] * (2 * len(spatial))
+    if fill is None:
+        padded = F.pad(x, pads)
+    else:
+        padded = torch.cat(
+            [F.pad(x[:, c : c + 1], pads, value=float(fill[c])) for c in range(x.shape[1])], dim=1
+        )
     offsets = torch.randint(
         0, 2 * padding + 1, (len(spatial), n), generator=generator, device=generator.device
     ).to(x.device)
@@ -37,9 +50,15 @@ def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.where(coins, x.flip(-1), x)
 
 
-def augment_batch(x: torch.Tensor, options: dict, generator: torch.Generator) -> torch.Tensor:
-    """Apply the setup's augmentation (``crop_padding``, ``flip``) to a batch."""
-    x = random_crop(x, int(options.get("crop_padding", 0)), generator)
+def augment_batch(
+    x: torch.Tensor,
+    options: dict,
+    generator: torch.Generator,
+    fill: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Apply the setup's augmentation (``crop_padding``, ``flip``) to a batch; crops pad with
+    ``fill`` per channel (the dataset's ``pad_value``) or 0."""
+    x = random_crop(x, int(options.get("crop_padding", 0)), generator, fill)
     if options.get("flip", False):
         if x.dim() != 4:
             raise ValueError("horizontal flip needs 2-D images (N, C, H, W)")

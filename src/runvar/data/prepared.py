@@ -16,7 +16,8 @@ from ..io import CorruptFileError, load_npz, save_npz
 
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 
-#: name -> function(options) returning the four arrays (x float32 with a channel axis, y int64).
+#: name -> function(options) returning the four arrays (x float32 with a channel axis, y int64)
+#: and optionally ``pad_value``: per-channel value of padding for random crops (default 0).
 Preparer = Callable[..., dict[str, np.ndarray]]
 DATASETS: dict[str, Preparer] = {}
 
@@ -43,6 +44,7 @@ class Dataset:
     x_test: torch.Tensor
     y_test: torch.Tensor
     checksum: str
+    pad_value: torch.Tensor | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -57,6 +59,7 @@ class Dataset:
             self.name,
             *(getattr(self, a).to(device) for a in ARRAYS),
             checksum=self.checksum,
+            pad_value=None if self.pad_value is None else self.pad_value.to(device),
         )
 
 
@@ -108,4 +111,8 @@ def load_dataset(path: str | os.PathLike[str], device: str | torch.device = "cpu
             "delete it and rerun the workflow to prepare it again"
         )
     tensors = [torch.from_numpy(arrays[a]) for a in ARRAYS]
-    return Dataset(meta["name"], *tensors, checksum=digest).to(device)
+    pad = arrays.get("pad_value")
+    if pad is not None and pad.shape != (arrays["x_train"].shape[1],):
+        raise CorruptFileError(f"{path}: pad_value has shape {pad.shape}, expected one value per channel")
+    pad_value = None if pad is None else torch.from_numpy(pad)
+    return Dataset(meta["name"], *tensors, checksum=digest, pad_value=pad_value).to(device)

@@ -155,7 +155,10 @@ def prepare_images(
     train, test = _open(source, Path(root).expanduser().absolute(), bool(download), bool(verify_md5))
     x_train, y_train = _arrays(source, train)
     x_test, y_test = _arrays(source, test)
-    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    # the reference crops from an image padded with black pixels before normalising them
+    black = (0.0 - np.asarray(source.mean, np.float32)) / np.asarray(source.std, np.float32)
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test,
+            "pad_value": black.astype(np.float32)}
 
 
 @register_dataset("cifar10")
