@@ -36,7 +36,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "slurm"))
 
-from cluster import SlurmCluster, SlurmUnavailable  # noqa: E402
+from cluster import SlurmCluster  # noqa: E402
 
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 SMALL_RULES = ("variant_metrics", "sources_table", "sources_figure")
@@ -117,11 +117,9 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="runvar-slurm-bundling-"))
     cluster = SlurmCluster(tmp / "cluster")
-    try:
-        cluster.start()
-    except SlurmUnavailable as e:
-        cluster.stop()
-        print(f"SLURM unavailable: {e}", file=sys.stderr)
+    reason = cluster.start_or_reason()
+    if reason:
+        print(reason, file=sys.stderr)
         return 1
     results, preds = {}, {}
     try:

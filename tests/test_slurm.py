@@ -29,7 +29,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "slurm"))
 
-from cluster import SlurmCluster, SlurmUnavailable  # noqa: E402
+from cluster import SlurmCluster  # noqa: E402
 
 TINY = REPO / "tests" / "configs" / "tiny.yaml"
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
@@ -41,11 +41,9 @@ pytestmark = pytest.mark.slurm
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     c = SlurmCluster(tmp_path_factory.mktemp("slurm"))
-    try:
-        c.start()
-    except SlurmUnavailable as e:
-        c.stop()
-        pytest.fail(f"SLURM unavailable: {e}", pytrace=False)
+    reason = c.start_or_reason()
+    if reason:
+        pytest.fail(reason, pytrace=False)
     try:
         yield c
     finally:

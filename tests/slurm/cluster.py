@@ -319,6 +319,15 @@ class SlurmCluster:
             f"slurmd: {_last_log_line(d / 'log/slurmd.log')}"
         )
 
+    def start_or_reason(self) -> str | None:
+        """Start the cluster; if it cannot start, stop what did and return the one-line reason."""
+        try:
+            self.start()
+        except SlurmUnavailable as e:
+            self.stop()
+            return f"SLURM unavailable: {e}"
+        return None
+
     def stop(self) -> None:
         """Cancel this cluster's remaining jobs, then stop slurmd, slurmctld, munged by pid."""
         if self._alive("slurmctld") is not None:
@@ -370,11 +379,9 @@ def main(argv: list[str]) -> int:
         return 2
     cluster = SlurmCluster(argv[1])
     if argv[0] == "start":
-        try:
-            cluster.start()
-        except SlurmUnavailable as e:
-            cluster.stop()
-            print(f"SLURM unavailable: {e}", file=sys.stderr)
+        reason = cluster.start_or_reason()
+        if reason:
+            print(reason, file=sys.stderr)
             return 1
         print(f"export SLURM_CONF={cluster.conf}")
     else:
