@@ -9,12 +9,18 @@ _SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, _SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p))
 
-from runvar.config import load_schema, validate_config
+from runvar.config import load_schema, max_runs as config_max_runs, validate_config
+from runvar.sources.plan import TABLE_STUDIES
+from runvar.studies import plan_studies
 
 
 CFG = validate_config(config, load_schema(Path(workflow.basedir) / "config" / "schema.yaml"))
 SETUPS = CFG["setups"]
 STUDIES = CFG["studies"]
+# Every study's plan (runvar.<study>.plan): the setups it adds, its files, its rules' detail.
+PLANS = plan_studies(CFG)
+for _plan in PLANS.values():
+    SETUPS.update(_plan.setups)
 SEEDS_PER_JOB = CFG.get("train", {}).get("seeds_per_job", 1)
 BOOTSTRAP = {"resamples": 10000, "seed": 0, **CFG.get("bootstrap", {})}
 RESOURCES = CFG.get("resources", {})
@@ -30,17 +36,16 @@ wildcard_constraints:
 
 def max_runs():
     """Seeds 1..max_runs exist as training targets; studies take what they need."""
-    return max([s["runs"] for s in STUDIES.values() if "runs" in s], default=1)
-
-
-TABLE_STUDIES = [
-    name for name in ("sources", "depth", "architectures", "generalization") if name in STUDIES
-]
+    return config_max_runs(CFG)
 
 
 def runs_of(setup):
     """R of a setup's metrics rows: the most runs any table study asks of it (else the sources R)."""
-    asked = [STUDIES[s]["runs"] for s in TABLE_STUDIES if setup in STUDIES[s]["setups"]]
+    asked = [
+        STUDIES[s]["runs"]
+        for s in ("sources", *TABLE_STUDIES)
+        if s in STUDIES and setup in STUDIES[s]["setups"]
+    ]
     return max(asked, default=STUDIES.get("sources", {}).get("runs", 2))
 
 
@@ -83,34 +88,6 @@ def resources_for(kind):
     return merged
 
 
-def sources_targets():
-    study = STUDIES.get("sources")
-    if not study:
-        return []
-    return [
-        path.format(setup=setup)
-        for setup in study["setups"]
-        for path in (
-            "results/tables/sources_{setup}.csv",
-            "results/tables/sources_{setup}.md",
-            "results/figures/sources_{setup}.png",
-            "results/figures/sources_{setup}.pdf",
-            "results/claims/sources_{setup}.csv",
-            "results/claims/sources_{setup}.md",
-        )
-    ]
-
-
-def study_targets():
-    targets = []
-    for study in ("depth", "architectures", "generalization"):
-        if study in STUDIES:
-            targets += [f"results/tables/{study}.csv", f"results/tables/{study}.md"]
-    if STUDIES.get("depth", {}).get("over_time"):
-        targets += ["results/figures/bitflip_over_time.png", "results/figures/bitflip_over_time.pdf"]
-    return targets
-
-
 def all_targets():
-    """Every study's outputs (functions of later-included rule files are looked up at call time)."""
-    return sources_targets() + study_targets() + reduction_targets() + synthetic_targets() + selection_targets()
+    """Every study's files (runvar.studies.plan_studies)."""
+    return [target for plan in PLANS.values() for target in plan.targets]

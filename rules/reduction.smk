@@ -9,7 +9,7 @@ for _seeds in seed_chunks(max_runs(), SEEDS_PER_JOB) if TTA_VIEWS else []:
 
     rule:
         name:
-            f"tta_seeds_{_seeds[0]}_{_seeds[-1]}"
+            f"reduction_tta_seeds_{_seeds[0]}_{_seeds[-1]}"
         input:
             data=lambda wc: f"results/data/{SETUPS[wc.setup]['dataset']}.npz",
             models=[f"{RUN_DIR}/model.pt".replace("{seed}", str(s)) for s in _seeds],
@@ -32,7 +32,7 @@ for _seeds in seed_chunks(max_runs(), SEEDS_PER_JOB) if TTA_VIEWS else []:
             "../workflow_scripts/reduction_tta.py"
 
 
-rule ensembles_table:
+rule reduction_ensembles:
     input:
         unpack(ensembles_inputs),
     output:
@@ -56,7 +56,7 @@ rule ensembles_table:
         "../workflow_scripts/reduction_ensembles.py"
 
 
-rule tta_table:
+rule reduction_tta_table:
     input:
         unpack(tta_inputs),
     output:
@@ -87,7 +87,7 @@ rule tta_table:
         "../workflow_scripts/reduction_tta_table.py"
 
 
-rule variability_rows_table:
+rule reduction_rows_table:
     input:
         row_table_inputs,
     output:
@@ -114,7 +114,7 @@ rule variability_rows_table:
         "../workflow_scripts/reduction_rows_table.py"
 
 
-rule onset_figure:
+rule reduction_onset_figure:
     input:
         "results/tables/onset_{setup}.csv",
     output:
@@ -135,7 +135,7 @@ rule onset_figure:
         "../workflow_scripts/reduction_onset_figure.py"
 
 
-rule cka:
+rule reduction_cka:
     input:
         unpack(cka_inputs),
     output:
@@ -162,7 +162,7 @@ rule cka:
         "../workflow_scripts/reduction_cka.py"
 
 
-rule cka_figure:
+rule reduction_cka_figure:
     input:
         "results/tables/cka_{setup}.csv",
     output:

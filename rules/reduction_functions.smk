@@ -1,9 +1,9 @@
-# Reducing variability and watching it grow: the plan of the studies (ensembles, tta, onset,
-# cka, ablations), the derived setups they add to SETUPS (trained by rules/train.smk), input
-# helpers and the targets. Functions only; the rules are in rules/reduction.smk.
-from runvar.ablations import ROW_TABLES, reduction_plan
+# Reducing variability and watching it grow: input helpers over the studies' plan
+# (runvar.reduction.plan; its derived setups joined SETUPS in common.smk and are trained by
+# rules/train.smk). Functions only; the rules are in rules/reduction.smk.
+from runvar.reduction.plan import ROW_TABLES
 
-REDUCTION = reduction_plan(STUDIES, SETUPS, max_runs())
+REDUCTION = PLANS["reduction"].detail
 TTA_VIEWS = list(dict.fromkeys(v for spec in REDUCTION.get("tta", {}).values() for v in spec["views"]))
 TTA_PADDING = int((STUDIES.get("tta") or {}).get("crop_padding", 4))
 
@@ -48,22 +48,3 @@ def cka_inputs(wildcards):
     models = [path for variant in plan["variants"]
               for path in run_files(wildcards.setup, variant, "model.pt", plan["runs"])]
     return {"data": f"results/data/{SETUPS[wildcards.setup]['dataset']}.npz", "models": models}
-
-
-def reduction_targets():
-    """Every table, figure and claims file of the configured reduction studies."""
-    targets = []
-    for study, stem_kinds in (
-        ("ensembles", (("tables", "ensembles"),)),
-        ("tta", (("tables", "tta"), ("claims", "reduction"))),
-        ("cka", (("tables", "cka"), ("figures", "cka"))),
-        ("onset", (("figures", "onset"),)),
-    ):
-        for setup in REDUCTION.get(study, {}):
-            for kind, stem in stem_kinds:
-                exts = ("png", "pdf") if kind == "figures" else ("csv", "md")
-                targets += [f"results/{kind}/{stem}_{setup}.{ext}" for ext in exts]
-    for table in ROW_TABLES:
-        for setup in REDUCTION.get(table, {}):
-            targets += [f"results/tables/{table}_{setup}.{ext}" for ext in ("csv", "md")]
-    return targets

@@ -1,16 +1,10 @@
-# Weight-selection study (SM; STUDY.md, "Weight selection"): config -> generated setups, inputs
-# and targets. Functions only (the rules are in selection.smk). The generated setups join
-# SETUPS here, at parse time, so the ordinary training and metrics rules train and measure them.
-from runvar.selection_study import (
-    STUDY_VARIANT,
-    protocol_rows,
-    resolve_study_setups,
-    study_groups,
-)
+# Weight-selection study (SM; STUDY.md, "Weight selection"): input helpers over the study's plan
+# (runvar.selection.plan). Functions only (the rules are in selection.smk). Its generated
+# setups joined SETUPS in common.smk, so the ordinary training and metrics rules train them.
+from runvar.selection.plan import STUDY_VARIANT, protocol_rows, study_groups
 
-SELECTION = STUDIES.get("selection")
-SELECTION_SETUPS = resolve_study_setups(CFG) if SELECTION else {}
-SETUPS.update(SELECTION_SETUPS)
+SELECTION = PLANS["selection"].detail
+SELECTION_SETUPS = PLANS["selection"].setups
 
 
 def selection_groups():
@@ -40,21 +34,3 @@ def selection_protocol_rows():
 def selection_protocol_metrics(wildcards):
     """The per-variant metrics rows (rule variant_metrics) behind the protocol table."""
     return [f"results/metrics/{row['setup']}/{row['variant']}.json" for row in selection_protocol_rows()]
-
-
-def selection_targets():
-    """Tables and figures of the study, and the protocol table when a protocol is configured."""
-    if not SELECTION:
-        return []
-    targets = [
-        f"results/{kind}/selection_{name}.{ext}"
-        for kind, names, exts in (
-            ("tables", ("accuracy", "memory"), ("csv", "md")),
-            ("figures", ("accuracy", "sd"), ("png", "pdf")),
-        )
-        for name in names
-        for ext in exts
-    ]
-    if SELECTION.get("protocol"):
-        targets += [f"results/tables/selection_protocol.{ext}" for ext in ("csv", "md")]
-    return targets

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from runvar.activations import ACTIVATIONS, SmeLU, Swish, UnknownActivationError, activation
+from runvar.synthetic.activations import ACTIVATIONS, SmeLU, Swish, UnknownActivationError, activation
 
 
 @pytest.mark.parametrize("beta", [0.25, 1.0, 3.0])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from runvar.cka import cka_layers, fixed_subset, layer_cka, layer_features, pairwise_linear_cka
+from runvar.reduction.cka import cka_layers, fixed_subset, layer_cka, layer_features, pairwise_linear_cka
 from runvar.models import build_model
 
 

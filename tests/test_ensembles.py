@@ -5,10 +5,10 @@ import copy
 import numpy as np
 import pytest
 
-from runvar.ablations import derive_setup, reduction_plan
-from runvar.claims_reduction import claim_reduction
-from runvar.config import ConfigError
-from runvar.ensembles import (
+from runvar.config import ConfigError, derive_setup
+from runvar.reduction.claims import claim_reduction
+from runvar.reduction.plan import reduction_plan
+from runvar.reduction.ensembles import (
     REDUCTION_METRICS, snapshot_ensemble_stack, vanilla_ensembles, variability_reduction,
 )
 from runvar.metrics import variability

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from runvar.ensembles import snapshot_ensemble_stack, vanilla_ensembles
+from runvar.reduction.ensembles import snapshot_ensemble_stack, vanilla_ensembles
 from runvar.io import load_prediction_stack
 from runvar.metrics import variability
 
@@ -78,10 +78,10 @@ def runs(workdir: Path, setup: str, variant: str, name: str = "predictions.npz",
 
 def test_each_run_is_trained_once(study):
     _, log = study
-    jobs = dict(re.findall(r"^(train_seeds_\S+|tta_seeds_\S+)\s+(\d+)$", log, flags=re.M))
+    jobs = dict(re.findall(r"^(train_seeds_\S+|reduction_tta_seeds_\S+)\s+(\d+)$", log, flags=re.M))
     # (setup, variant) pairs: tiny_cnn/{all, shuffle}, cycles2/all, onset1/shuffle,
     # epochs1/shuffle, lr0.1/all; every study shares them.
-    assert jobs == {"train_seeds_1_4": "6", "tta_seeds_1_4": "2"}
+    assert jobs == {"train_seeds_1_4": "6", "reduction_tta_seeds_1_4": "2"}
 
 
 def test_ensembles_table_matches_the_runs(study):

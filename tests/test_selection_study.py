@@ -1,4 +1,4 @@
-"""The weight-selection study's setups, tables and figures (runvar.selection_study)."""
+"""The weight-selection study's setups, tables and figures (runvar.selection)."""
 
 import copy
 import re
@@ -8,21 +8,22 @@ import pytest
 
 from runvar.config import ConfigError
 from runvar.metrics import population_sd
-from runvar.selection_stats import memory_table, sd_reduction
-from runvar.selection_study import (
-    accuracy_frame,
-    accuracy_markdown,
+from runvar.selection.memory import memory_frame, memory_markdown, memory_table
+from runvar.selection.plan import (
     first_selection_layer,
-    group_figure,
-    memory_frame,
-    memory_markdown,
-    protocol_frame,
-    protocol_markdown,
     protocol_rows,
     resolve_study_setups,
     study_groups,
     study_setups,
 )
+from runvar.selection.report import (
+    accuracy_frame,
+    accuracy_markdown,
+    group_figure,
+    protocol_frame,
+    protocol_markdown,
+)
+from runvar.selection.stats import sd_reduction
 
 STUDY = {
     "models": ["lenet", "conv2"],

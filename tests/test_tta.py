@@ -7,7 +7,8 @@ import torch
 from runvar.io import save_predictions
 from runvar.runs import train_and_save
 from runvar.train import predict
-from runvar.tta import apply_view, load_trained_models, run_tta, view_set
+from runvar.reduction.tta import apply_view, run_tta, view_set
+from runvar.runs import load_trained_models
 
 
 def test_view_grids():

@@ -20,7 +20,8 @@ from runvar.models.weight_selection import (
     selection_layers,
 )
 from runvar.seeds import run_seeds, seeded_generator
-from runvar.selection_stats import claim_verdict, sd_reduction, sd_reduction_table, selection_memory
+from runvar.selection.memory import selection_memory
+from runvar.selection.stats import claim_verdict, sd_reduction, sd_reduction_table
 from runvar.train import train_run
 
 # Weights of each model with learned weights (no biases), by hand from the architecture.

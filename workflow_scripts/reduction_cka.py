@@ -1,6 +1,6 @@
 """Rule cka: mean linear CKA per (variant, layer) between pairs of saved runs (SD Fig. 1)."""
 
-from runvar.cka import cka_frame, cka_markdown, fixed_subset, runs_layer_cka
+from runvar.reduction.cka import cka_frame, cka_markdown, fixed_subset, runs_layer_cka
 from runvar.data import load_dataset
 from runvar.logs import log_to
 from runvar.tables import write_table

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from runvar.cka import cka_heatmap
+from runvar.reduction.cka import cka_heatmap
 from runvar.logs import log_to
 from runvar.plots import save_figure
 

@@ -1,6 +1,6 @@
 """Rule ensembles_table: snapshot vs vanilla ensembles (SD Table 5), with the reduction %."""
 
-from runvar.ensembles import ensemble_rows, frame_markdown, reduction_frame
+from runvar.reduction.ensembles import ensemble_rows, frame_markdown, reduction_frame
 from runvar.logs import log_to
 from runvar.tables import write_table
 

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from runvar.ablations import onset_figure
+from runvar.reduction.onset import onset_figure
 from runvar.logs import log_to
 from runvar.plots import save_figure
 

@@ -1,7 +1,7 @@
 """Rule variability_rows_table: one variability row per planned (setup, variant, runs)."""
 
-from runvar.ablations import row_table_frame
-from runvar.ensembles import frame_markdown
+from runvar.reduction.rows import row_table_frame
+from runvar.reduction.ensembles import frame_markdown
 from runvar.logs import log_to
 from runvar.tables import write_table
 

@@ -3,7 +3,7 @@
 from runvar.data import load_dataset
 from runvar.io import save_predictions
 from runvar.logs import log_to
-from runvar.tta import run_tta
+from runvar.reduction.tta import run_tta
 
 with log_to(snakemake.log[0]) as log:
     data = load_dataset(snakemake.input.data)

@@ -2,11 +2,11 @@
 
 import pandas as pd
 
-from runvar.claims_reduction import claim_reduction
-from runvar.ensembles import frame_markdown, reduction_frame
+from runvar.reduction.claims import claim_reduction
+from runvar.reduction.ensembles import frame_markdown, reduction_frame
 from runvar.logs import log_to
 from runvar.tables import markdown_table, write_table
-from runvar.tta import tta_rows
+from runvar.reduction.tta import tta_rows
 
 with log_to(snakemake.log[0]) as log:
     plan, inputs, setup = snakemake.params.plan, snakemake.input, snakemake.wildcards.setup

@@ -4,7 +4,7 @@ import pandas as pd
 
 from runvar.logs import log_to
 from runvar.plots import save_figure
-from runvar.selection_study import group_figure
+from runvar.selection.report import group_figure
 
 with log_to(snakemake.log[0]) as log:
     frame = pd.read_csv(snakemake.input[0], dtype={"k": str})

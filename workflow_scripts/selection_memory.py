@@ -2,8 +2,7 @@
 
 from runvar.data import load_dataset
 from runvar.logs import log_to
-from runvar.selection_stats import memory_table
-from runvar.selection_study import memory_frame, memory_markdown
+from runvar.selection.memory import memory_frame, memory_markdown, memory_table
 from runvar.tables import write_table
 
 with log_to(snakemake.log[0]) as log:

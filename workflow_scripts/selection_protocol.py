@@ -2,7 +2,7 @@
 
 from runvar.io import load_json
 from runvar.logs import log_to
-from runvar.selection_study import protocol_frame, protocol_markdown
+from runvar.selection.report import protocol_frame, protocol_markdown
 from runvar.tables import write_table
 
 with log_to(snakemake.log[0]) as log:

@@ -1,7 +1,7 @@
 """Rule selection_table: mean accuracy, accuracy SD and SD reduction vs learned weights per (model, k)."""
 
 from runvar.logs import log_to
-from runvar.selection_study import accuracy_frame, accuracy_markdown, run_accuracies
+from runvar.selection.report import accuracy_frame, accuracy_markdown, run_accuracies
 from runvar.tables import write_table
 
 with log_to(snakemake.log[0]) as log:

@@ -2,10 +2,11 @@
 
 import pandas as pd
 
-from runvar.claims import sources_claims
+from runvar.sources.claims import sources_claims
 from runvar.logs import log_to
 from runvar.runs import load_metrics_rows
-from runvar.tables import markdown_table, sources_frame, sources_markdown, write_table
+from runvar.sources.tables import sources_frame, sources_markdown
+from runvar.tables import markdown_table, write_table
 
 with log_to(snakemake.log[0]) as log:
     setup = snakemake.wildcards.setup

@@ -1,72 +1,55 @@
-"""SD's claims and this run's verdict on each, with the statistic behind it (STUDY.md)."""
+"""Verdict helpers shared by every study's claims: intervals, their formatting, verdicts.
+
+A claim's verdict comes with the statistic behind it. The helpers here read bootstrap 95%
+intervals from metrics rows (``{key}_ci95``), format a value with its interval, and combine
+per-metric verdicts into one.
+
+>>> row = {"accuracy_sd": 0.5, "accuracy_sd_ci95": [0.3, 0.7]}
+>>> format_with_interval("init", row, "accuracy_sd", "{:.2f}")
+'init 0.50 [0.30, 0.70]'
+>>> combine([True, False]), combine([True, True]), combine([False])
+('mixed', 'supported', 'not supported')
+>>> range_verdict((0.1, 0.3), (0.25, 0.40)), range_verdict((-0.1, 0.3), (0.25, 0.40))
+('consistent', 'inconclusive')
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from .seeds import SINGLE_SOURCE_VARIANTS
-
-CLAIM_1 = "Sources of nondeterminism have similar effects on variability"
-CLAIM_2 = "A one-bit change to the initial weights produces as much variability as any source"
-
-METRICS = (("accuracy_sd", "accuracy SD (%)", "{:.3f}"), ("cross_entropy_sd", "cross-entropy SD", "{:.4f}"))
+#: The SD metrics claims quote: (metrics key, label, format).
+SD_METRICS = (("accuracy_sd", "accuracy SD (%)", "{:.3f}"), ("cross_entropy_sd", "cross-entropy SD", "{:.4f}"))
 
 
-def _interval(row: Mapping, key: str) -> tuple[float, float]:
+def interval(row: Mapping, key: str) -> tuple[float, float]:
+    """The bootstrap 95% interval of ``row[key]`` (stored as ``row[f"{key}_ci95"]``)."""
     low, high = row[f"{key}_ci95"]
     return float(low), float(high)
 
 
-def _fmt(variant: str, row: Mapping, key: str, fmt: str) -> str:
-    low, high = _interval(row, key)
-    return f"{variant} {fmt.format(row[key])} [{fmt.format(low)}, {fmt.format(high)}]"
+def format_with_interval(label: str, row: Mapping, key: str, fmt: str) -> str:
+    """``"{label} {value} [{low}, {high}]"`` with ``fmt`` applied to each number."""
+    low, high = interval(row, key)
+    return f"{label} {fmt.format(row[key])} [{fmt.format(low)}, {fmt.format(high)}]"
 
 
-def _combine(verdicts: list[bool]) -> str:
+def combine(verdicts: Sequence[bool]) -> str:
+    """``supported`` when every test holds, ``not supported`` when none does, else ``mixed``."""
     if all(verdicts):
         return "supported"
     return "not supported" if not any(verdicts) else "mixed"
 
 
-def claim_sources_similar(rows: Mapping[str, Mapping]) -> dict[str, str]:
-    """Claim 1: the largest and smallest single-source SD have overlapping bootstrap 95%
-    intervals (for accuracy SD and for cross-entropy SD)."""
-    singles = [v for v in SINGLE_SOURCE_VARIANTS if v in rows]
-    if len(singles) < 2:
-        return {"claim": CLAIM_1, "verdict": "not tested", "statistic": "needs >= 2 single-source variants"}
-    verdicts, stats = [], []
-    for key, label, fmt in METRICS:
-        hi = max(singles, key=lambda v: rows[v][key])
-        lo = min(singles, key=lambda v: rows[v][key])
-        overlap = _interval(rows[lo], key)[1] >= _interval(rows[hi], key)[0]
-        ratio = rows[hi][key] / rows[lo][key] if rows[lo][key] > 0 else float("inf")
-        verdicts.append(overlap)
-        stats.append(
-            f"{label}: largest {_fmt(hi, rows[hi], key, fmt)}, smallest {_fmt(lo, rows[lo], key, fmt)}, "
-            f"ratio {ratio:.2f}, 95% intervals {'overlap' if overlap else 'do not overlap'}"
-        )
-    return {"claim": CLAIM_1, "verdict": _combine(verdicts), "statistic": "; ".join(stats)}
+def range_verdict(ci95: tuple[float, float], claimed: tuple[float, float]) -> str:
+    """Verdict on a claimed range of an effect (e.g. a 25-40% reduction) from its 95% interval.
 
-
-def claim_bitflip_as_much(rows: Mapping[str, Mapping]) -> dict[str, str]:
-    """Claim 2: the bitflip SD reaches the largest single-source SD (its bootstrap 95% upper
-    bound is at least the largest single source's lower bound), for accuracy and CE SD."""
-    singles = [v for v in SINGLE_SOURCE_VARIANTS if v in rows]
-    if "bitflip" not in rows or not singles:
-        return {"claim": CLAIM_2, "verdict": "not tested", "statistic": "needs bitflip and a single-source variant"}
-    verdicts, stats = [], []
-    for key, label, fmt in METRICS:
-        hi = max(singles, key=lambda v: rows[v][key])
-        reaches = _interval(rows["bitflip"], key)[1] >= _interval(rows[hi], key)[0]
-        verdicts.append(reaches)
-        ratio = rows["bitflip"][key] / rows[hi][key] if rows[hi][key] > 0 else float("inf")
-        stats.append(
-            f"{label}: {_fmt('bitflip', rows['bitflip'], key, fmt)} vs largest source "
-            f"{_fmt(hi, rows[hi], key, fmt)}, ratio {ratio:.2f}"
-        )
-    return {"claim": CLAIM_2, "verdict": _combine(verdicts), "statistic": "; ".join(stats)}
-
-
-def sources_claims(rows: Mapping[str, Mapping]) -> list[dict[str, str]]:
-    """Verdicts on claims 1 and 2 from the sources table's metrics rows."""
-    return [claim_sources_similar(rows), claim_bitflip_as_much(rows)]
+    ``below`` / ``above``: the interval lies entirely below / above the claimed range;
+    ``consistent``: it overlaps the range and excludes 0 (an effect is shown);
+    ``inconclusive``: it overlaps the range but also includes 0 (too few runs to tell).
+    """
+    low, high = ci95
+    if high < claimed[0]:
+        return "below"
+    if low > claimed[1]:
+        return "above"
+    return "consistent" if low > 0 else "inconclusive"

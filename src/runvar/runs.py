@@ -4,6 +4,7 @@ A run directory ``results/runs/{setup}/{variant}/seed{r}/`` holds ``predictions.
 logits, labels, and snapshot logits for cyclic schedules), ``run.json``, ``history.csv`` and
 ``model.pt`` (``{"state_dict", "snapshots"}``), each written atomically. While training,
 ``checkpoint.pt`` holds the resumable state; it is removed once the run is complete.
+:func:`load_trained_models` rebuilds a finished run's final and snapshot models from ``model.pt``.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from .config import digest
 from .data import Dataset
+from .execution import configure, resolve_device
 from .io import load_json, load_prediction_stack, save_json, save_predictions, write_atomic
 from .metrics import BOOTSTRAP_RESAMPLES, all_identical, variability
+from .models import build_model
 from .seeds import run_seeds
 from .train import train_run
 
@@ -126,3 +130,28 @@ def history_matrix(paths: Sequence[str | os.PathLike[str]], column: str = "test_
     if len({len(r) for r in rows}) != 1:
         raise ValueError(f"histories have different numbers of epochs: {sorted({len(r) for r in rows})}")
     return np.array(rows)
+
+
+def load_trained_models(
+    setup: Mapping[str, Any], input_shape: tuple[int, ...], num_classes: int,
+    model_path: str | os.PathLike[str], device: torch.device | str = "cpu",
+) -> tuple[nn.Module, list[nn.Module]]:
+    """The final model and the snapshot models of a run, rebuilt from its ``model.pt``."""
+    saved = torch.load(model_path, map_location="cpu", weights_only=True)
+    options = dict(setup["model"])
+    name = options.pop("name")
+
+    def rebuild(state: Mapping[str, torch.Tensor]) -> nn.Module:
+        model = build_model(name, input_shape, num_classes, 1, **options)
+        model.load_state_dict(state)
+        return model.to(device).eval()
+
+    return rebuild(saved["state_dict"]), [rebuild(s) for s in saved.get("snapshots", [])]
+
+
+def execution_device(setup: Mapping[str, Any]) -> torch.device:
+    """Set the setup's execution mode (threads, deterministic kernels) for evaluation; its device."""
+    execution = setup.get("execution", {})
+    device = resolve_device(execution.get("device", "cpu"))
+    configure(device, int(execution.get("threads", 1)), False)
+    return device

@@ -1,4 +1,10 @@
-"""Tables from metrics rows: CSV with numbers, Markdown with the papers' formatting."""
+"""Table helpers shared by the studies: the variability columns, Markdown, atomic CSV/Markdown.
+
+>>> print(markdown_table(["a", "b"], [[1, 2]]), end="")
+| a | b |
+|---|---|
+| 1 | 2 |
+"""
 
 from __future__ import annotations
 
@@ -24,20 +30,6 @@ SOURCES_COLUMNS: tuple[tuple[str, str, str, str | None], ...] = (
 METRIC_KEYS = ["runs"] + [k for k, *_ in SOURCES_COLUMNS] + [e for *_, e in SOURCES_COLUMNS if e]
 
 
-def sources_frame(rows: Mapping[str, Mapping]) -> pd.DataFrame:
-    """One row per variant (in the given order) with the numeric metrics."""
-    frame = pd.DataFrame([{"variant": v, **{k: row[k] for k in METRIC_KEYS}} for v, row in rows.items()])
-    frame["cudnn_effective"] = [bool(row.get("cudnn_effective", False)) for row in rows.values()]
-    return frame
-
-
-def study_frame(rows: Mapping[tuple[str, str], Mapping]) -> pd.DataFrame:
-    """One row per (setup, variant) with the numeric metrics (depth, architectures tables)."""
-    return pd.DataFrame(
-        [{"setup": s, "variant": v, **{k: row[k] for k in METRIC_KEYS}} for (s, v), row in rows.items()]
-    )
-
-
 def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
     """A GitHub-flavoured Markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -52,7 +44,8 @@ NOTES = (
 )
 
 
-def _metric_cells(row: Mapping) -> list[str]:
+def metric_cells(row: Mapping) -> list[str]:
+    """The row's :data:`SOURCES_COLUMNS` as text, SDs as "SD ± bootstrap SD-of-SD"."""
     cells = []
     for key, _, fmt, err in SOURCES_COLUMNS:
         value = row[key]
@@ -62,27 +55,6 @@ def _metric_cells(row: Mapping) -> list[str]:
             cell += " ± " + (f"{row[err]:.2e}" if 0 < abs(row[err]) < 1e-3 else fmt.format(row[err]))
         cells.append(cell)
     return cells
-
-
-def sources_markdown(frame: pd.DataFrame, title: str) -> str:
-    """The sources table as Markdown: SD columns as "SD ± bootstrap SD-of-SD"."""
-    header = ["Variant", "R"] + [label for _, label, _, _ in SOURCES_COLUMNS]
-    body = [[row["variant"], str(int(row["runs"]))] + _metric_cells(row) for _, row in frame.iterrows()]
-    notes = NOTES
-    if "cudnn" in " ".join(frame["variant"]) and not frame["cudnn_effective"].any():
-        notes += (
-            "`cudnn` variants ran on CPU: nondeterministic GPU kernels were requested and "
-            "recorded but do not exist there, so those rows vary only their other sources.\n"
-        )
-    return f"## {title}\n\n" + markdown_table(header, body) + notes
-
-
-def study_markdown(frame: pd.DataFrame, title: str) -> str:
-    """A (setup, variant) table as Markdown, formatted like the sources table."""
-    header = ["Setup", "Variant", "R"] + [label for _, label, _, _ in SOURCES_COLUMNS]
-    body = [[row["setup"], row["variant"], str(int(row["runs"]))] + _metric_cells(row)
-            for _, row in frame.iterrows()]
-    return f"## {title}\n\n" + markdown_table(header, body) + NOTES
 
 
 def write_table(frame: pd.DataFrame, markdown: str, csv_path: str | os.PathLike[str],

@@ -11,6 +11,7 @@ from .config import SETTING_DEFAULTS, SyntheticConfigError, resolve_block, resol
 from .data import DataModel, Examples, linear_feature_probs, make_data_model, quadratic_feature_probs
 from .metrics import excess_loss, pair_metrics, relative_prediction_difference
 from .models import Architecture, BatchedNet, init_parameters
+from .plan import plan
 from .streams import Stream, numpy_rng, torch_generator, window_permutation
 from .train import evaluation_set, run_setting, train_pass
 
@@ -29,6 +30,7 @@ __all__ = [
     "make_data_model",
     "numpy_rng",
     "pair_metrics",
+    "plan",
     "quadratic_feature_probs",
     "relative_prediction_difference",
     "resolve_block",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..activations import ACTIVATIONS
+from .activations import ACTIVATIONS
 from .data import DATA_KINDS
 from .models import MODEL_KINDS
 from .optim import OPTIMIZERS

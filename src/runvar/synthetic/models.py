@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..activations import activation
+from .activations import activation
 from .data import LINEAR_SET_SIZE, NUM_FEATURES
 
 MODEL_KINDS = ("linear", "mlp", "embedding")

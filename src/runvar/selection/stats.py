@@ -1,26 +1,20 @@
-"""Statistics and memory counts for the weight-selection study (SM).
+"""Statistics of the weight-selection study (SM): SD per group and SD reduction.
 
 :func:`sd_reduction_table` turns per-run accuracies of each (model, k) and of learned
 weights into the SD per group (population SD, bootstrap error bar) and the SD reduction
 of each k against learned weights, 1 - SD_k / SD_learned, with a bootstrap 95% interval,
 and says whether that interval is consistent with SM's claimed 25-40% reduction.
-:func:`selection_memory` counts what a built model stores.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
 
-from .metrics import BOOTSTRAP_RESAMPLES, bootstrap_sds, population_sd
-from .models import build_model
-from .models.weight_selection import selection_layers
+from ..claims import range_verdict
+from ..metrics import BOOTSTRAP_RESAMPLES, bootstrap_sds, population_sd
 
 #: SM's claim: weight selection lowers the accuracy SD by 25% to 40% against learned weights.
 SM_CLAIMED_REDUCTION: tuple[float, float] = (0.25, 0.40)
@@ -53,18 +47,9 @@ def _ratio_of_sds(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 
 def claim_verdict(interval: tuple[float, float], claim: tuple[float, float] = SM_CLAIMED_REDUCTION) -> str:
-    """Verdict on the claimed reduction range from a reduction's 95% interval.
-
-    ``below`` / ``above``: the interval lies entirely below / above the claimed range;
-    ``consistent``: it overlaps the range and excludes 0 (a reduction is shown);
-    ``inconclusive``: it overlaps the range but also includes 0 (too few runs to tell).
-    """
-    low, high = interval
-    if high < claim[0]:
-        return "below"
-    if low > claim[1]:
-        return "above"
-    return "consistent" if low > 0 else "inconclusive"
+    """Verdict on SM's claimed reduction range from a reduction's 95% interval
+    (:func:`runvar.claims.range_verdict`)."""
+    return range_verdict(interval, claim)
 
 
 def sd_reduction(
@@ -131,48 +116,4 @@ def sd_reduction_table(
                 verdict=claim_verdict(interval),
             )
         )
-    return rows
-
-
-def selection_memory(model: nn.Module) -> dict[str, int]:
-    """What ``model`` stores, measured from its tensors.
-
-    - ``trainable_parameters``: elements the optimizer updates (scores, or learned weights);
-    - ``fixed_candidates``: candidate weights held as buffers (never updated);
-    - ``connections``: weights the forward pass uses (one per connection);
-    - ``state_bytes``: bytes of every parameter and buffer (what a checkpoint holds);
-    - ``compact_bytes``: bytes of the trained network stored compactly: ceil(log2 k) bits
-      per selected connection (candidates are rebuilt from the init seed, as Slot Machines
-      note) plus every other parameter in full (all of them for learned weights).
-    """
-    layers = selection_layers(model).values()
-    scores = {id(layer.scores) for layer in layers}
-    others = [p for p in model.parameters() if id(p) not in scores]
-    selected = [(layer.candidates.numel() // layer.k, layer.k) for layer in layers]
-    index_bits = sum(n * math.ceil(math.log2(k)) for n, k in selected)
-    tensors = list(model.parameters()) + list(model.buffers())
-    return {
-        "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
-        "fixed_candidates": sum(layer.candidates.numel() for layer in layers),
-        "connections": sum(n for n, _ in selected) + sum(p.numel() for p in others),
-        "state_bytes": sum(t.numel() * t.element_size() for t in tensors),
-        "compact_bytes": math.ceil(index_bits / 8) + sum(p.numel() * p.element_size() for p in others),
-    }
-
-
-def memory_table(
-    models: Iterable[str],
-    ks: Iterable[int],
-    input_shape: tuple[int, ...],
-    num_classes: int = 10,
-) -> list[dict[str, Any]]:
-    """:func:`selection_memory` of each model with learned weights and with each k."""
-    ks = list(ks)
-    rows = []
-    for name in models:
-        variants: list[dict[str, Any]] = [{"mode": "learned"}] + [{"mode": "select", "k": k} for k in ks]
-        for options in variants:
-            with torch.device("meta"):
-                model = build_model(name, input_shape, num_classes, 0, **options)
-            rows.append({"model": name, "k": options.get("k", "learned"), **selection_memory(model)})
     return rows

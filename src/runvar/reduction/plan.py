@@ -1,75 +1,26 @@
-"""Derived setups and the row plans of the variability-reduction and ablation studies.
+"""The plan of the variability-reduction studies: ensembles, TTA, onset, CKA, ablations.
 
-A *derived setup* is a configured setup with a few keys overridden: the onset epoch (SD
-Fig 2), the number of schedule cycles (snapshot ensembles, SD Table 5), the epochs (RE Table
-9) and the peak learning rate (SD Table 7). Its name is canonical, ``{base}`` followed by
-``.lr{lr}``, ``.epochs{E}``, ``.cycles{N}``, ``.onset{E}`` for exactly the values that differ
-from the base, so a derived setup equal to the base *is* the base and one reached from two
-studies is one setup: nothing is trained twice.
+:func:`plan` resolves the study blocks ``ensembles``, ``tta``, ``onset``, ``cka`` and
+``ablations`` into the rows each table computes, the derived setups they train
+(:func:`runvar.config.derive_setup`: ``{base}.cycles5``, ``.onset10``, ``.epochs10``,
+``.lr0.05``, ...) and the files they write.
 
->>> setups = {"cnn": {"epochs": 30, "optimizer": {"lr": 0.1}, "schedule": {}}}
->>> derive_setup(setups, "cnn", epochs=10), derive_setup(setups, "cnn", lr=0.1, epochs=30)
-('cnn.epochs10', 'cnn')
->>> derive_setup(setups, "cnn", lr=0.05, onset_epoch=5)
-'cnn.lr0.05.onset5'
+>>> config = {"setups": {"cnn": {"epochs": 30, "optimizer": {"lr": 0.1}, "schedule": {}}},
+...           "studies": {"onset": {"setups": ["cnn"], "variants": ["shuffle"], "epochs": [0, 5],
+...                                 "runs": 2}}}
+>>> study = plan(config)
+>>> sorted(study.setups), [r["setup"] for r in study.detail["onset"]["cnn"]]
+(['cnn.onset5'], ['cnn', 'cnn.onset5'])
 """
 
 from __future__ import annotations
 
-import copy
-import os
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-import pandas as pd
-
-from .config import ConfigError
-from .ensembles import bootstrap_variability, reduction_frame
-from .io import load_prediction_stack
-from .plots import plt
-from .seeds import VARIANTS, variant_sources
-
-
-def derive_setup(
-    setups: MutableMapping[str, dict],
-    base: str,
-    *,
-    lr: float | None = None,
-    epochs: int | None = None,
-    cycles: int | None = None,
-    onset_epoch: int | None = None,
-) -> str:
-    """Add the setup ``base`` with the given overrides to ``setups`` (if new); return its name."""
-    setup = copy.deepcopy(setups[base])
-    parts = []
-    if lr is not None and float(lr) != float(setup["optimizer"]["lr"]):
-        setup["optimizer"]["lr"] = float(lr)
-        parts.append(f"lr{float(lr):g}")
-    if epochs is not None and int(epochs) != int(setup["epochs"]):
-        setup["epochs"] = int(epochs)
-        parts.append(f"epochs{int(epochs)}")
-    if cycles is not None and int(cycles) != int(setup.get("schedule", {}).get("cycles", 1)):
-        setup.setdefault("schedule", {})["cycles"] = int(cycles)
-        parts.append(f"cycles{int(cycles)}")
-    if onset_epoch is not None and int(onset_epoch) != int(setup.get("onset_epoch", 0)):
-        setup["onset_epoch"] = int(onset_epoch)
-        parts.append(f"onset{int(onset_epoch)}")
-    if not parts:
-        return base
-    name = ".".join([base, *parts])
-    _check_derived(name, setup)
-    setups.setdefault(name, setup)
-    return name
-
-
-def _check_derived(name: str, setup: Mapping) -> None:
-    epochs = int(setup["epochs"])
-    cycles = int(setup.get("schedule", {}).get("cycles", 1))
-    if epochs % cycles:
-        raise ConfigError(f"derived setup {name}: epochs ({epochs}) must be a multiple of cycles ({cycles})")
-    onset = int(setup.get("onset_epoch", 0))
-    if onset >= epochs:
-        raise ConfigError(f"derived setup {name}: onset epoch {onset} must be below epochs ({epochs})")
+from ..config import ConfigError, derive_setup, max_runs
+from ..seeds import VARIANTS, variant_sources
+from ..studies import StudyPlan
 
 
 def _check_variants(where: str, variants: list[str], onset: bool = False) -> None:
@@ -206,37 +157,28 @@ ROW_TABLES: dict[str, str] = {
 }
 
 
-def row_table_frame(
-    rows: Sequence[Mapping[str, Any]],
-    prediction_paths: Sequence[Sequence[str | os.PathLike[str]]],
-    bootstrap: Mapping[str, int],
-) -> pd.DataFrame:
-    """The variability of each planned row (over its runs' prediction files), with the row's
-    own columns (source, onset epoch, lr, epochs, ...) after the label."""
-    metrics = [
-        (spec["label"], bootstrap_variability(*load_prediction_stack(list(paths)), bootstrap))
-        for spec, paths in zip(rows, prediction_paths)
-    ]
-    frame = reduction_frame(metrics, None)
-    extra = [k for k in rows[0] if k not in ("label", "runs")]
-    for position, key in enumerate(extra, start=1):
-        frame.insert(position, key, [spec[key] for spec in rows])
-    return frame
+def plan(config: Mapping) -> StudyPlan:
+    """The reduction studies of ``config`` (validated): derived setups, rows, targets."""
+    setups = dict(config.get("setups", {}))
+    detail = reduction_plan(config.get("studies", {}), setups, max_runs(config))
+    derived = {name: setup for name, setup in setups.items() if name not in config.get("setups", {})}
+    return StudyPlan(setups=derived, targets=targets(detail), detail=detail)
 
 
-def onset_figure(frame: pd.DataFrame, title: str) -> plt.Figure:
-    """SD Fig. 2: accuracy SD and cross-entropy SD (± bootstrap SD of the SD) against the onset
-    epoch, one line per source."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    panels = (("accuracy_sd", "accuracy_sd_sd", "Accuracy SD (%)"),
-              ("cross_entropy_sd", "cross_entropy_sd_sd", "Cross-entropy SD"))
-    for ax, (key, err, label) in zip(axes, panels):
-        for source, part in frame.groupby("source", sort=False):
-            ax.errorbar(part["onset_epoch"], part[key], yerr=part[err], marker="o", capsize=3, label=source)
-        ax.set_xlabel("onset epoch E (all seeds 1 before E)")
-        ax.set_ylabel(label)
-        ax.set_ylim(bottom=0)
-    axes[0].legend(title="source", fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+def targets(detail: Mapping[str, Mapping]) -> list[str]:
+    """Every table, figure and claims file of the planned reduction studies."""
+    files = []
+    for study, stem_kinds in (
+        ("ensembles", (("tables", "ensembles"),)),
+        ("tta", (("tables", "tta"), ("claims", "reduction"))),
+        ("cka", (("tables", "cka"), ("figures", "cka"))),
+        ("onset", (("figures", "onset"),)),
+    ):
+        for setup in detail.get(study, {}):
+            for kind, stem in stem_kinds:
+                exts = ("png", "pdf") if kind == "figures" else ("csv", "md")
+                files += [f"results/{kind}/{stem}_{setup}.{ext}" for ext in exts]
+    for table in ROW_TABLES:
+        for setup in detail.get(table, {}):
+            files += [f"results/tables/{table}_{setup}.{ext}" for ext in ("csv", "md")]
+    return files

@@ -29,11 +29,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..io import load_prediction_stack
+from ..runs import execution_device, load_trained_models
+from ..train import predict
 from .ensembles import bootstrap_variability, snapshot_ensemble_stack
-from .execution import configure, resolve_device
-from .io import load_prediction_stack
-from .models import build_model
-from .train import predict
 
 
 @dataclass(frozen=True)
@@ -92,31 +91,6 @@ def tta_logits(model: nn.Module, x: torch.Tensor, views: Sequence[View], padding
         logits = predict(model, apply_view(x, view, padding))
         total = logits if total is None else total + logits
     return total / len(views)
-
-
-def load_trained_models(
-    setup: Mapping[str, Any], input_shape: tuple[int, ...], num_classes: int,
-    model_path: str | os.PathLike[str], device: torch.device | str = "cpu",
-) -> tuple[nn.Module, list[nn.Module]]:
-    """The final model and the snapshot models of a run, rebuilt from its ``model.pt``."""
-    saved = torch.load(model_path, map_location="cpu", weights_only=True)
-    options = dict(setup["model"])
-    name = options.pop("name")
-
-    def rebuild(state: Mapping[str, torch.Tensor]) -> nn.Module:
-        model = build_model(name, input_shape, num_classes, 1, **options)
-        model.load_state_dict(state)
-        return model.to(device).eval()
-
-    return rebuild(saved["state_dict"]), [rebuild(s) for s in saved.get("snapshots", [])]
-
-
-def execution_device(setup: Mapping[str, Any]) -> torch.device:
-    """Set the setup's execution mode (threads, deterministic kernels) for evaluation; its device."""
-    execution = setup.get("execution", {})
-    device = resolve_device(execution.get("device", "cpu"))
-    configure(device, int(execution.get("threads", 1)), False)
-    return device
 
 
 def run_tta(

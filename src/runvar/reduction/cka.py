@@ -26,10 +26,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .models.resnet import CifarResNet
-from .plots import plt
-from .tables import markdown_table
-from .tta import execution_device, load_trained_models
+from ..models.resnet import CifarResNet
+from ..plots import plt
+from ..runs import execution_device, load_trained_models
+from ..tables import markdown_table
 
 #: Above this many feature columns in total (R x d), the Gram form is used.
 FEATURE_FORM_MAX_COLUMNS = 4096

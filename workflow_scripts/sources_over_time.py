@@ -2,7 +2,8 @@
 
 from runvar.logs import log_to
 from runvar.metrics import spread_over_time
-from runvar.plots import over_time_figure, save_figure
+from runvar.plots import save_figure
+from runvar.sources.figures import over_time_figure
 from runvar.runs import history_matrix
 
 with log_to(snakemake.log[0]) as log:

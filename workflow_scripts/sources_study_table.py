@@ -2,7 +2,8 @@
 
 from runvar.io import load_json
 from runvar.logs import log_to
-from runvar.tables import study_frame, study_markdown, write_table
+from runvar.sources.tables import study_frame, study_markdown
+from runvar.tables import write_table
 
 TITLES = {
     "depth": "Instability and depth (SD Table 8)",

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .io import load_npz, load_prediction_stack
-from .metrics import variability
-from .tables import SOURCES_COLUMNS, markdown_table
+from ..io import load_npz, load_prediction_stack
+from ..metrics import variability
+from ..tables import SOURCES_COLUMNS, markdown_table
 
 #: (metrics key, short name, +1 when a smaller value is less variability, -1 when larger is)
 REDUCTION_METRICS: tuple[tuple[str, str, int], ...] = (

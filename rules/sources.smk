@@ -47,7 +47,7 @@ rule sources_figure:
         "../workflow_scripts/sources_figure.py"
 
 
-rule study_table:
+rule sources_study_table:
     input:
         study_metrics,
     output:
@@ -64,10 +64,10 @@ rule study_table:
     conda:
         "../envs/environment.yaml"
     script:
-        "../workflow_scripts/study_table.py"
+        "../workflow_scripts/sources_study_table.py"
 
 
-rule bitflip_over_time:
+rule sources_over_time:
     input:
         unpack(over_time_histories),
     output:
@@ -84,4 +84,4 @@ rule bitflip_over_time:
     conda:
         "../envs/environment.yaml"
     script:
-        "../workflow_scripts/bitflip_over_time.py"
+        "../workflow_scripts/sources_over_time.py"
