@@ -19,6 +19,8 @@ include: "rules/synthetic_functions.smk"
 include: "rules/synthetic.smk"
 include: "rules/selection_functions.smk"
 include: "rules/selection.smk"
+include: "rules/convergence_functions.smk"
+include: "rules/convergence.smk"
 
 
 rule all:
