@@ -1,8 +1,7 @@
 """Rule convergence_table: variability per (training length, variant) and the bitflip ratios."""
 
 from runvar.convergence.report import convergence_frame, convergence_markdown
-from runvar.io import load_json
-from runvar.io import log_to
+from runvar.io import load_json, log_to
 from runvar.tables import write_table
 
 with log_to(snakemake.log[0]) as log:
