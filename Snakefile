@@ -21,6 +21,8 @@ include: "rules/selection_functions.smk"
 include: "rules/selection.smk"
 include: "rules/convergence_functions.smk"
 include: "rules/convergence.smk"
+include: "rules/plateau.smk"
+include: "rules/summary.smk"
 
 
 rule all:

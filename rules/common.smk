@@ -1,5 +1,6 @@
 # Config -> resolved setups and targets; path helpers. No science here.
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -10,8 +11,8 @@ sys.path.insert(0, _SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p))
 
 from runvar.config import load_schema, max_runs as config_max_runs, validate_config
-from runvar.sources.plan import TABLE_STUDIES
-from runvar.studies import plan_studies
+from runvar.seeds import VARIANTS
+from runvar.studies import PLATEAU_JSON, metrics_runs, plan_studies, variant_runs
 
 
 CFG = validate_config(config, load_schema(Path(workflow.basedir) / "config" / "schema.yaml"))
@@ -23,6 +24,7 @@ for _plan in PLANS.values():
     SETUPS.update(_plan.setups)
 SEEDS_PER_JOB = CFG.get("train", {}).get("seeds_per_job", 1)
 BOOTSTRAP = {"resamples": 10000, "seed": 0, **CFG.get("bootstrap", {})}
+CLAIMS = {"margin": [0.5, 2.0], **CFG.get("claims", {})}
 RESOURCES = CFG.get("resources", {})
 RUN_DIR = "results/runs/{setup}/{variant}/seed{seed}"
 
@@ -39,20 +41,45 @@ def max_runs():
     return config_max_runs(CFG)
 
 
-def runs_of(setup):
-    """R of a setup's metrics rows: the most runs any table study asks of it (else the sources R)."""
-    asked = [
-        STUDIES[s]["runs"]
-        for s in ("sources", *TABLE_STUDIES)
-        if s in STUDIES and setup in STUDIES[s]["setups"]
-    ]
-    return max(asked, default=STUDIES.get("sources", {}).get("runs", 2))
+def runs_of(setup, variant):
+    """R of a metrics row: the most runs any study asks of (setup, variant), else the sources R."""
+    return metrics_runs(PLANS, setup, variant, STUDIES.get("sources", {}).get("runs", 2))
 
 
 def run_files(setup, variant, name, runs=None):
-    """Files ``name`` of runs 1..runs of (setup, variant); runs defaults to runs_of(setup)."""
-    runs = runs or runs_of(setup)
+    """Files ``name`` of runs 1..runs of (setup, variant); runs defaults to runs_of(setup, variant)."""
+    runs = runs or runs_of(setup, variant)
+    variant = trained_variant(setup, variant)
     return [f"{RUN_DIR}/{name}".format(setup=setup, variant=variant, seed=r) for r in range(1, runs + 1)]
+
+
+def _one_of(names):
+    return "|".join(re.escape(n) for n in sorted(names)) or "(?!)"
+
+
+def train_families():
+    """(rule-name prefix, last seed, setup regex, variant regex) of each family of chunk rules."""
+    plateau = PLANS["plateau"].detail
+    table_setups = {s for plan in PLANS.values() for s in [*plan.runs, *plan.recipes]}
+    doubled = set(plateau["doubled"].values()) - table_setups
+    none_runs = variant_runs(PLANS, "none")
+    general_setup = rf"(?!(?:{_one_of(doubled)})/)[A-Za-z0-9_.-]+"  # lookahead up to the "/" after the name
+    families = [("train", max_runs(), general_setup, r"(?!none/)[a-z+]+" if none_runs else r"[a-z+]+")]
+    if none_runs:
+        families.append(("train_none", max(none_runs), general_setup, "none"))
+    if doubled:
+        families.append(("train_doubled", int(plateau["runs"]), _one_of(doubled), r"[a-z+]+"))
+    return families
+
+
+def trained_variant(setup, variant):
+    """The variant whose runs stand for ``variant``: on a CPU setup, a variant that asks for
+    nondeterministic cuDNN kernels is bitwise its twin without them (no such kernels exist
+    there), so the twin's runs are reused rather than trained again (`all` keeps its name)."""
+    if SETUPS[setup]["execution"].get("device", "cpu") != "cpu" or variant == "all":
+        return variant
+    twin = "+".join(s for s in variant.split("+") if s != "cudnn") or "none"
+    return twin if twin in VARIANTS else variant
 
 
 def seed_chunks(runs, size):
@@ -89,5 +116,51 @@ def resources_for(kind):
 
 
 def all_targets():
-    """Every study's files (runvar.studies.plan_studies)."""
-    return [target for plan in PLANS.values() for target in plan.targets]
+    """Every study's files (runvar.studies.plan_studies), and the findings when there is a
+    sources study to summarise."""
+    summary = ["results/summary.json", "results/findings.md"] if SUMMARY_SETUP else []
+    return [target for plan in PLANS.values() for target in plan.targets] + summary
+
+
+SUMMARY_SETUP = (STUDIES.get("sources") or {"setups": [None]})["setups"][0]
+
+
+def summary_inputs():
+    """The tables and claims the findings are rendered from (runvar.summary.collect)."""
+    if not SUMMARY_SETUP:
+        return {}
+    setup = SUMMARY_SETUP
+    files = {
+        "sources": f"results/tables/sources_{setup}.csv",
+        "sources_claims": f"results/claims/sources_{setup}.csv",
+        "plateau": "results/tables/plateau.csv",
+    }
+    if "depth" in STUDIES:
+        files["depth"] = "results/tables/depth.csv"
+    if setup in PLANS["reduction"].detail.get("ensembles", {}):
+        files["ensembles"] = f"results/tables/ensembles_{setup}.csv"
+    if setup in PLANS["reduction"].detail.get("tta", {}):
+        files["reduction_claims"] = f"results/claims/reduction_{setup}.csv"
+    if PLANS["selection"].detail:
+        files["selection"] = "results/tables/selection_accuracy.csv"
+    return files
+
+
+def plateau_inputs(wildcards):
+    """History files of the plateau check of one recipe: its runs and the doubled-epochs runs."""
+    plateau = PLANS["plateau"].detail
+    variant, runs = plateau["variant"], int(plateau["runs"])
+    return {
+        "histories": run_files(wildcards.setup, variant, "history.csv", runs),
+        "double_histories": run_files(plateau["doubled"][wildcards.setup], variant, "history.csv", runs),
+    }
+
+
+def recipe_of(setup):
+    """The setup whose plateau check stands for ``setup`` (its recipe), None if unchecked."""
+    return next((plan.recipes[setup] for plan in PLANS.values() if setup in plan.recipes), None)
+
+
+def plateau_files(setups):
+    """The plateau-check files of the recipes of ``setups`` (those that have one)."""
+    return sorted({PLATEAU_JSON.format(setup=recipe_of(s)) for s in setups if recipe_of(s)})

@@ -45,6 +45,7 @@ rule reduction_ensembles:
         md="results/tables/ensembles_{setup}.md",
     params:
         plan=lambda wc: REDUCTION["ensembles"][wc.setup],
+        recipes=lambda wc: recipes_of([REDUCTION["ensembles"][wc.setup][k]["setup"] for k in ("pool", "snapshot")]),
         bootstrap=BOOTSTRAP,
     log:
         "results/logs/tables/ensembles_{setup}.log",
@@ -76,6 +77,7 @@ rule reduction_tta_table:
         claims_md="results/claims/reduction_{setup}.md",
     params:
         plan=lambda wc: REDUCTION["tta"][wc.setup],
+        recipes=lambda wc: recipes_of([wc.setup] + [s["setup"] for s in [REDUCTION["tta"][wc.setup]["snapshot"]] if s]),
         bootstrap=BOOTSTRAP,
     log:
         "results/logs/tables/tta_{setup}.log",
@@ -89,7 +91,7 @@ rule reduction_tta_table:
 
 rule reduction_rows_table:
     input:
-        row_table_inputs,
+        unpack(row_table_inputs),
     output:
         csv=report(
             "results/tables/{table}_{setup}.csv",
@@ -100,6 +102,7 @@ rule reduction_rows_table:
         md="results/tables/{table}_{setup}.md",
     params:
         rows=row_table_rows,
+        recipes=lambda wc: recipes_of([spec["setup"] for spec in row_table_rows(wc)]),
         title=lambda wc: ROW_TABLES[wc.table],
         bootstrap=BOOTSTRAP,
     log:

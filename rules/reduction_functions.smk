@@ -22,18 +22,24 @@ def row_table_rows(wildcards):
 
 
 def row_table_inputs(wildcards):
-    return [path for spec in row_table_rows(wildcards) for path in spec_files(spec, "predictions.npz")]
+    rows = row_table_rows(wildcards)
+    return {
+        "predictions": [path for spec in rows for path in spec_files(spec, "predictions.npz")],
+        "plateau": plateau_files([spec["setup"] for spec in rows]),
+    }
 
 
 def ensembles_inputs(wildcards):
     plan = REDUCTION["ensembles"][wildcards.setup]
     return {"pool": spec_files(plan["pool"], "predictions.npz"),
-            "snapshot": spec_files(plan["snapshot"], "predictions.npz")}
+            "snapshot": spec_files(plan["snapshot"], "predictions.npz"),
+            "plateau": plateau_files([plan["pool"]["setup"], plan["snapshot"]["setup"]])}
 
 
 def tta_inputs(wildcards):
     plan = REDUCTION["tta"][wildcards.setup]
-    inputs = {"pool": spec_files(plan["pool"], "predictions.npz")}
+    inputs = {"pool": spec_files(plan["pool"], "predictions.npz"),
+              "plateau": plateau_files([plan["pool"]["setup"]] + ([plan["snapshot"]["setup"]] if plan["snapshot"] else []))}
     for view, paths in tta_files(plan["pool"], plan["views"]).items():
         inputs[f"pool_{view}"] = paths
     if plan["snapshot"]:
@@ -48,3 +54,8 @@ def cka_inputs(wildcards):
     models = [path for variant in plan["variants"]
               for path in run_files(wildcards.setup, variant, "model.pt", plan["runs"])]
     return {"data": f"results/data/{SETUPS[wildcards.setup]['dataset']}.npz", "models": models}
+
+
+def recipes_of(setups):
+    """The recipe (plateau-checked setup) of each setup, for the tables' Converged column."""
+    return [recipe_of(s) for s in setups]

@@ -8,6 +8,7 @@ if SELECTION:
     rule selection_table:
         input:
             predictions=selection_predictions,
+            plateau=plateau_files([group["setup"] for group in selection_groups()]),
         output:
             csv=report(
                 "results/tables/selection_accuracy.csv",
@@ -18,6 +19,7 @@ if SELECTION:
             md="results/tables/selection_accuracy.md",
         params:
             groups=selection_groups(),
+            recipes=[recipe_of(group["setup"]) for group in selection_groups()],
             runs=SELECTION["runs"],
             bootstrap=BOOTSTRAP,
         log:

@@ -16,6 +16,9 @@ rule sources_table:
             subcategory="{setup}",
         ),
         claims_md="results/claims/sources_{setup}.md",
+    params:
+        bootstrap=BOOTSTRAP,
+        claims=CLAIMS,
     log:
         "results/logs/tables/sources_{setup}.log",
     resources:

@@ -1,32 +1,39 @@
 # One rule per chunk of seeds: a job trains `train.seeds_per_job` runs of one (setup, variant)
 # in one process (torch import and data loading paid once), while every run keeps its own
 # output files. seeds_per_job: 1 gives one job per seed (e.g. one SLURM job each).
+# Three families of chunks (TRAIN_FAMILIES in common.smk), so that a row that needs only a few
+# runs trains only those: the `none` row (studies.sources.runs_none) and the doubled-epochs
+# setups of the plateau checks (plateau.runs); everything else in chunks over 1..max_runs().
 
 
-for _seeds in seed_chunks(max_runs(), SEEDS_PER_JOB):
-    _span = f"{_seeds[0]}-{_seeds[-1]}"
+for _family, _last, _setups, _variants in train_families():
+    for _seeds in seed_chunks(_last, SEEDS_PER_JOB):
+        _span = f"{_seeds[0]}-{_seeds[-1]}"
 
-    rule:
-        name:
-            f"train_seeds_{_seeds[0]}_{_seeds[-1]}"
-        input:
-            data=lambda wc: f"results/data/{SETUPS[wc.setup]['dataset']}.npz",
-        output:
-            predictions=[f"{RUN_DIR}/predictions.npz".replace("{seed}", str(s)) for s in _seeds],
-            records=[f"{RUN_DIR}/run.json".replace("{seed}", str(s)) for s in _seeds],
-            histories=[f"{RUN_DIR}/history.csv".replace("{seed}", str(s)) for s in _seeds],
-            models=[f"{RUN_DIR}/model.pt".replace("{seed}", str(s)) for s in _seeds],
-        params:
-            setup=setup_of,
-            seeds=_seeds,
-        log:
-            f"results/logs/train/{{setup}}/{{variant}}/seeds{_span}.log",
-        benchmark:
-            f"results/benchmarks/train/{{setup}}/{{variant}}/seeds{_span}.tsv"
-        threads: lambda wc: SETUPS[wc.setup]["execution"]["threads"]
-        resources:
-            **resources_for("train"),
-        conda:
-            "../envs/environment.yaml"
-        script:
-            "../workflow_scripts/train.py"
+        rule:
+            name:
+                f"{_family}_seeds_{_seeds[0]}_{_seeds[-1]}"
+            input:
+                data=lambda wc: f"results/data/{SETUPS[wc.setup]['dataset']}.npz",
+            output:
+                predictions=[f"{RUN_DIR}/predictions.npz".replace("{seed}", str(s)) for s in _seeds],
+                records=[f"{RUN_DIR}/run.json".replace("{seed}", str(s)) for s in _seeds],
+                histories=[f"{RUN_DIR}/history.csv".replace("{seed}", str(s)) for s in _seeds],
+                models=[f"{RUN_DIR}/model.pt".replace("{seed}", str(s)) for s in _seeds],
+            wildcard_constraints:
+                setup=_setups,
+                variant=_variants,
+            params:
+                setup=setup_of,
+                seeds=_seeds,
+            log:
+                f"results/logs/train/{{setup}}/{{variant}}/seeds{_span}.log",
+            benchmark:
+                f"results/benchmarks/train/{{setup}}/{{variant}}/seeds{_span}.tsv"
+            threads: lambda wc: SETUPS[wc.setup]["execution"]["threads"]
+            resources:
+                **resources_for("train"),
+            conda:
+                "../envs/environment.yaml"
+            script:
+                "../workflow_scripts/train.py"

@@ -3,12 +3,14 @@
 import ast
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from runvar.claims import combine, format_with_interval, interval, range_verdict
+from runvar.claims import (NOT_CONVERGED, claims_markdown, combine, format_with_interval, interval,
+                           range_verdict, ratio_with_interval, resampled_measure)
 from runvar.plots import save_figure
-from runvar.sources.claims import claim_bitflip_as_much, claim_sources_similar
+from runvar.sources.claims import sources_claims
 from runvar.sources.figures import sources_figure
 from runvar.sources.tables import sources_frame, sources_markdown, study_frame, study_markdown
 from runvar.tables import METRIC_KEYS, markdown_table, metric_cells, write_table
@@ -46,20 +48,75 @@ def test_range_verdict(ci, expected):
     assert range_verdict(ci, (0.25, 0.40)) == expected
 
 
-def test_claim_1_compares_the_largest_and_smallest_single_source():
-    rows = {"init": metrics_row(1.0, (0.8, 1.2)), "shuffle": metrics_row(0.5, (0.3, 0.7))}
-    claim = claim_sources_similar(rows)
-    # accuracy SD intervals do not overlap (0.7 < 0.8); CE SD intervals are identical
-    assert claim["verdict"] == "mixed"
-    assert "largest init 1.000 [0.800, 1.200], smallest shuffle 0.500 [0.300, 0.700], ratio 2.00" in claim["statistic"]
-    assert claim_sources_similar({"init": rows["init"]})["verdict"] == "not tested"
+def claim_row(accuracy, cross_entropy, disagreement, spearman, delta, converged=True):
+    """A metrics row with per-run values and per-pair values (i < j, row-major)."""
+    acc, ce = np.asarray(accuracy, float), np.asarray(cross_entropy, float)
+    return {"runs": len(acc), "accuracy_sd": float(acc.std()), "cross_entropy_sd": float(ce.std()),
+            "pairwise_disagreement": float(np.mean(disagreement)), "pairwise_spearman": float(np.mean(spearman)),
+            "ensemble_delta_accuracy": float(np.mean(delta)), "converged": converged,
+            "per_run": {"accuracy": list(acc), "cross_entropy": list(ce)},
+            "pairs": {"pairwise_disagreement": list(disagreement), "pairwise_spearman": list(spearman),
+                      "ensemble_delta_accuracy": list(delta)}}
 
 
-def test_claim_2_asks_bitflip_to_reach_the_largest_source():
-    rows = {"init": metrics_row(1.0, (0.8, 1.2)), "bitflip": metrics_row(0.2, (0.1, 0.3), 0.001, (0.0005, 0.002))}
-    assert claim_bitflip_as_much(rows)["verdict"] == "not supported"
-    rows["bitflip"] = metrics_row(0.9, (0.7, 1.1))
-    assert claim_bitflip_as_much(rows)["verdict"] == "supported"
+def test_resampled_measure_skips_a_run_paired_with_itself():
+    row = claim_row([90, 91, 92], [0.3, 0.2, 0.1], [4.0, 6.0, 8.0], [0.9, 0.8, 0.7], [1.0, 2.0, 3.0])
+    idx = np.array([[0, 0, 1], [0, 1, 2], [2, 2, 2]])
+    disagreement = resampled_measure(row, "pairwise_disagreement", idx)
+    assert disagreement[:2].tolist() == [4.0, 6.0] and np.isnan(disagreement[2])
+    assert resampled_measure(row, "decorrelation", idx[1:2]) == pytest.approx([0.2])
+    assert resampled_measure(row, "accuracy_sd", idx[:1]) == pytest.approx([np.std([90, 90, 91])])
+
+
+def test_ratio_with_interval_matches_hand_computed_sd_ratio():
+    a = claim_row([1, 2, 3, 4], [1, 1, 1, 2], [1] * 6, [0.5] * 6, [1] * 6)
+    b = claim_row([1, 3, 5, 7], [1, 1, 1, 2], [2] * 6, [0.5] * 6, [1] * 6)
+    ratio, (low, high) = ratio_with_interval(a, b, "accuracy_sd", resamples=2000)
+    assert ratio == pytest.approx(np.std([1, 2, 3, 4]) / np.std([1, 3, 5, 7])) == pytest.approx(0.5)
+    assert low < 0.5 < high
+    assert ratio_with_interval(a, b, "pairwise_disagreement", resamples=200) == (0.5, (0.5, 0.5))
+    assert ratio_with_interval(a, b, "decorrelation", resamples=200) == (1.0, (1.0, 1.0))
+
+
+def sources_rows(bitflip_scale=1.0, converged=True):
+    """Rows of a sources table whose variants differ in spread by known factors."""
+    rng = np.random.default_rng(3)
+    base_acc, base_ce = rng.normal(size=60), rng.normal(size=60)
+    pairs = len(np.triu_indices(60, k=1)[0])
+    def row(scale):
+        return claim_row(97 + scale * base_acc, 0.1 + 0.01 * scale * base_ce, np.full(pairs, 5.0 * scale),
+                         np.full(pairs, 1 - 0.05 * scale), np.full(pairs, 0.5 * scale), converged)
+    return {"init": row(1.0), "shuffle": row(1.1), "all": row(1.0), "bitflip": row(bitflip_scale)}
+
+
+def test_sources_claims_supported_when_sources_and_bitflip_match_all():
+    claims, tests = sources_claims(sources_rows(), margin=(0.5, 2.0), resamples=2000)
+    assert [c["verdict"] for c in claims] == ["supported", "supported"]
+    first = tests[0]
+    assert (first["claim"], first["test"], first["measure"], first["margin"]) == ("1", "init / all", "accuracy SD", "[0.5, 2]")
+    assert first["statistic"] == pytest.approx(1.0) and first["ci95_low"] <= 1.0 <= first["ci95_high"]
+    assert len([t for t in tests if t["claim"] == "2"]) == 10  # 5 measures x (all, init)
+
+
+def test_claim_2_not_supported_when_one_bit_changes_a_tenth():
+    claims, tests = sources_claims(sources_rows(bitflip_scale=0.1), margin=(0.5, 2.0), resamples=2000)
+    assert claims[1]["verdict"] == "not supported"
+    assert {t["verdict"] for t in tests if t["claim"] == "2"} == {"not supported"}
+    assert [t["statistic"] for t in tests if t["measure"] == "disagreement" and t["claim"] == "2"] == pytest.approx([0.1, 0.1])
+
+
+def test_undertrained_runs_make_every_claim_inconclusive_not_converged():
+    claims, tests = sources_claims(sources_rows(converged=False), resamples=500)
+    assert [c["verdict"] for c in claims] == [NOT_CONVERGED, NOT_CONVERGED]
+    assert {t["verdict"] for t in tests} == {NOT_CONVERGED}
+
+
+def test_claims_markdown_lists_claims_then_tests():
+    claims, tests = sources_claims(sources_rows(), resamples=200)
+    text = claims_markdown("Claims: cnn", claims, tests)
+    assert text.startswith("## Claims: cnn\n\n| Claim |  | Verdict | Tests |")
+    assert "| 1 | Sources of nondeterminism have similar effects on variability | **supported** | 4 supported of 4 tests |" in text
+    assert "| 2 | bitflip / init | ensemble gain | 1 | [" in text
 
 
 def test_metric_cells_print_tiny_sds_in_scientific_notation():

@@ -5,6 +5,7 @@ import copy
 import numpy as np
 import pytest
 
+from runvar.claims import NOT_CONVERGED
 from runvar.config import ConfigError, derive_setup
 from runvar.reduction.claims import claim_reduction
 from runvar.reduction.plan import reduction_plan
@@ -58,15 +59,22 @@ def test_reduction_formula_reproduces_re_table_7():
     assert variability_reduction(single, single)["mean"] == 0
 
 
-def test_claim_3_verdicts(random_logits):
-    logits, labels = random_logits
+def test_claim_3_reduction_with_bootstrap_intervals():
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 5, size=300)
+    logits = (rng.normal(size=(300, 5))[None] + 0.7 * rng.normal(size=(20, 300, 5))).astype(np.float32)
     noisy = variability(logits, labels, resamples=200)
-    calm = variability(logits[:, :, :] * 0.2 + logits.mean(0) * 0.8, labels, resamples=200)
-    supported = claim_reduction(noisy, {"Snapshot ensemble": calm}, "Snapshot ensemble")
-    assert supported["verdict"] == "supported" and "accuracy SD (%)" in supported["statistic"]
-    mixed = claim_reduction(noisy, {"Snapshot ensemble": calm, "worse": noisy | {"accuracy_sd": 2 * noisy["accuracy_sd"]}})
-    assert mixed["verdict"] == "mixed"
-    assert claim_reduction(noisy, {})["verdict"] == "not tested"
+    calm = variability(logits * 0.2 + logits.mean(0) * 0.8, labels, resamples=200)
+    wild = variability(logits + 3.0 * rng.normal(size=logits.shape).astype(np.float32), labels, resamples=200)
+    claims, tests = claim_reduction(noisy, {"Single/crop5-TTA": calm}, paired=["Single/crop5-TTA"], resamples=2000)
+    assert claims[0]["verdict"] == "supported" and tests[0]["margin"] == "> 0"
+    assert tests[0]["statistic"] == pytest.approx(variability_reduction(calm, noisy)["mean"])
+    assert 0 < tests[0]["ci95_low"] < tests[0]["statistic"] < tests[0]["ci95_high"]
+    claims, tests = claim_reduction(noisy, {"calm": calm, "wild": wild}, resamples=2000)
+    assert [t["verdict"] for t in tests] == ["supported", "not supported"] and claims[0]["verdict"] == "mixed"
+    claims, _ = claim_reduction(noisy, {"calm": calm | {"converged": False}}, resamples=200)
+    assert claims[0]["verdict"] == NOT_CONVERGED
+    assert claim_reduction(noisy, {})[0][0]["verdict"] == "not tested"
 
 
 def test_derived_setups_are_canonical_and_checked():

@@ -20,7 +20,8 @@ def config():
 def test_default_config_is_valid_and_resolves_setups(config):
     resolved = validate_config(config, SCHEMA)
     setup = resolved["setups"]["cnn1d"]
-    assert setup["epochs"] == config["setup_defaults"]["epochs"]
+    assert setup["epochs"] == config["setups"]["cnn1d"]["epochs"] != config["setup_defaults"]["epochs"]
+    assert setup["batch_size"] == config["setup_defaults"]["batch_size"]
     assert setup["model"]["name"] == "cnn1d"
     assert setup["dataset_options"] == config["datasets"]["mnist1d"]
 

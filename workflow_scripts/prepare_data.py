@@ -1,7 +1,7 @@
 """Rule prepare_data: generate or read one dataset and cache it as a checksummed tensor file."""
 
 from runvar.data import prepare_dataset
-from runvar.logs import log_to
+from runvar.io import log_to
 
 with log_to(snakemake.log[0]) as log:
     dataset = snakemake.wildcards.dataset

@@ -2,7 +2,7 @@
 
 from runvar.reduction.cka import cka_frame, cka_markdown, fixed_subset, runs_layer_cka
 from runvar.data import load_dataset
-from runvar.logs import log_to
+from runvar.io import log_to
 from runvar.tables import write_table
 
 with log_to(snakemake.log[0]) as log:

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from runvar.reduction.cka import cka_heatmap
-from runvar.logs import log_to
+from runvar.io import log_to
 from runvar.plots import save_figure
 
 with log_to(snakemake.log[0]):

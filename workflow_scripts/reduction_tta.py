@@ -2,7 +2,7 @@
 
 from runvar.data import load_dataset
 from runvar.io import save_predictions
-from runvar.logs import log_to
+from runvar.io import log_to
 from runvar.reduction.tta import run_tta
 
 with log_to(snakemake.log[0]) as log:

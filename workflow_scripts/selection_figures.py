@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from runvar.logs import log_to
+from runvar.io import log_to
 from runvar.plots import save_figure
 from runvar.selection.report import group_figure
 

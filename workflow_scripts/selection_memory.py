@@ -1,7 +1,7 @@
 """Rule selection_memory: parameters and bytes stored per (model, k), measured from built models."""
 
 from runvar.data import load_dataset
-from runvar.logs import log_to
+from runvar.io import log_to
 from runvar.selection.memory import memory_frame, memory_markdown, memory_table
 from runvar.tables import write_table
 

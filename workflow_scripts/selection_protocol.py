@@ -1,7 +1,7 @@
 """Rule selection_protocol: the SD protocol (sources, bit flip) on a selection model and its learned twin."""
 
 from runvar.io import load_json
-from runvar.logs import log_to
+from runvar.io import log_to
 from runvar.selection.report import protocol_frame, protocol_markdown
 from runvar.tables import write_table
 

@@ -1,6 +1,6 @@
 """Rule sources_figure: the sources metrics per variant as a figure (PNG + PDF)."""
 
-from runvar.logs import log_to
+from runvar.io import log_to
 from runvar.plots import save_figure
 from runvar.sources.figures import sources_figure
 from runvar.runs import load_metrics_rows

@@ -1,6 +1,6 @@
 """Rule bitflip_over_time: SD Fig 3, the spread of per-epoch test cross-entropy under bitflip."""
 
-from runvar.logs import log_to
+from runvar.io import log_to
 from runvar.metrics import spread_over_time
 from runvar.plots import save_figure
 from runvar.sources.figures import over_time_figure

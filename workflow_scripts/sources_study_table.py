@@ -1,7 +1,7 @@
 """Rule study_table: one (setup, variant) table for the depth or architectures study."""
 
 from runvar.io import load_json
-from runvar.logs import log_to
+from runvar.io import log_to
 from runvar.sources.tables import study_frame, study_markdown
 from runvar.tables import write_table
 

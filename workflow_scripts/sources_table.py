@@ -1,12 +1,11 @@
 """Rule sources_table: the sources table (CSV + Markdown) and the verdicts on claims 1 and 2."""
 
-import pandas as pd
-
-from runvar.sources.claims import sources_claims
-from runvar.logs import log_to
+from runvar.claims import claims_frame, claims_markdown
+from runvar.io import log_to
 from runvar.runs import load_metrics_rows
+from runvar.sources.claims import sources_claims
 from runvar.sources.tables import sources_frame, sources_markdown
-from runvar.tables import markdown_table, write_table
+from runvar.tables import write_table
 
 with log_to(snakemake.log[0]) as log:
     setup = snakemake.wildcards.setup
@@ -14,9 +13,13 @@ with log_to(snakemake.log[0]) as log:
     frame = sources_frame(rows)
     write_table(frame, sources_markdown(frame, f"Sources of nondeterminism: {setup}"),
                 snakemake.output.csv, snakemake.output.md)
-    claims = sources_claims(rows)
-    body = [[c["claim"], c["verdict"], c["statistic"]] for c in claims]
-    write_table(pd.DataFrame(claims), f"## Claims: {setup}\n\n" + markdown_table(["Claim", "Verdict", "Statistic"], body),
+    bootstrap = snakemake.params.bootstrap
+    claims, tests = sources_claims(rows, snakemake.params.claims["margin"], bootstrap["resamples"], bootstrap["seed"])
+    notes = ("\nStatistic: ratio of a variability measure between two variants; 95% CI: bootstrap over runs "
+             "(10,000 resamples by default, each variant's runs resampled independently). Claim 1 tests "
+             "equivalence (the whole interval inside the margin); claim 2 tests that bitflip reaches the "
+             "margin's lower end. `inconclusive`: the interval is too wide for the margin.\n")
+    write_table(claims_frame(claims, tests), claims_markdown(f"Claims 1 and 2: {setup}", claims, tests, notes),
                 snakemake.output.claims_csv, snakemake.output.claims_md)
     for claim in claims:
-        log(f"{claim['verdict']}: {claim['claim']} ({claim['statistic']})")
+        log(f"claim {claim['claim']}: {claim['verdict']} ({claim['summary']})")

@@ -1,7 +1,7 @@
 """Rule synthetic_setting: train and evaluate every pair of one synthetic setting."""
 
 from runvar.io import save_json
-from runvar.logs import log_to
+from runvar.io import log_to
 from runvar.synthetic import run_setting
 
 with log_to(snakemake.log[0]) as log:

@@ -1,7 +1,7 @@
 """Rule synthetic_summary: each synthetic figure's table (CSV + Markdown) and plot (PNG + PDF)."""
 
 from runvar.io import load_json
-from runvar.logs import log_to
+from runvar.io import log_to
 from runvar.synthetic.report import write_figure_outputs
 
 with log_to(snakemake.log[0]) as log:

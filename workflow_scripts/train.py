@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from runvar.data import load_dataset
-from runvar.logs import log_to
+from runvar.io import log_to
 from runvar.runs import train_and_save
 
 with log_to(snakemake.log[0]) as log:

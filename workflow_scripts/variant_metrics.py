@@ -1,8 +1,9 @@
-"""Rule variant_metrics: the metrics row of one (setup, variant) over its runs."""
+"""Rule variant_metrics: the metrics row of one (setup, variant) over its runs, with the
+plateau check of the setup's recipe when it has one."""
 
 from runvar.io import save_json
-from runvar.logs import log_to
-from runvar.runs import variant_metrics
+from runvar.io import log_to
+from runvar.runs import load_plateau, variant_metrics, with_plateau
 
 with log_to(snakemake.log[0]) as log:
     row = variant_metrics(
@@ -11,5 +12,6 @@ with log_to(snakemake.log[0]) as log:
         snakemake.input.records,
         **snakemake.params.bootstrap,
     )
+    row = with_plateau(row, next(iter(load_plateau(snakemake.input.plateau).values()), None))
     save_json(snakemake.output[0], row)
     log(f"{snakemake.wildcards.setup}/{snakemake.wildcards.variant}: accuracy SD {row['accuracy_sd']:.3f}%")

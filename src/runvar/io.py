@@ -1,10 +1,14 @@
-"""Files: atomic writes, and predictions/JSON that fail with a clear message when damaged."""
+"""Files: atomic writes, predictions/JSON that fail with a clear message when damaged, and
+job logs (:func:`log_to`)."""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
+import time
+import traceback
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -144,3 +148,25 @@ def load_json(path: str | os.PathLike[str]) -> Any:
         return json.loads(Path(path).read_text())
     except json.JSONDecodeError as err:
         raise CorruptFileError(f"{path} is not valid JSON ({err}); delete it and rerun") from None
+
+
+@contextmanager
+def log_to(path: str | os.PathLike[str]) -> Iterator[Callable[[str], None]]:
+    """Yield ``log(line)``: each line goes, time-stamped, to ``path`` and to stderr.
+
+    An exception is written to the log with its traceback and re-raised, so the log of a
+    failed job says why it failed.
+    """
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", buffering=1) as fh:
+
+        def log(line: str) -> None:
+            stamped = f"[{time.strftime('%H:%M:%S')}] {line}"
+            fh.write(stamped + "\n")
+            print(stamped, file=sys.stderr, flush=True)
+
+        try:
+            yield log
+        except BaseException:
+            fh.write(traceback.format_exc())
+            raise

@@ -15,6 +15,8 @@ matrix products (ranks and one-hot predictions computed once per run), not in a 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from scipy.special import log_softmax
@@ -163,20 +165,29 @@ def variability(
     labels: np.ndarray,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
-) -> dict[str, float | list[float] | int]:
+) -> dict[str, Any]:
     """All variability metrics of one (setup, variant) over its R runs.
 
     Accuracies, disagreement and ensemble deltas are in percent. Needs R >= 2.
-    ``*_sd_ci95`` is the 2.5-97.5 percentile interval of the bootstrap SDs.
+    ``*_sd_ci95`` is the 2.5-97.5 percentile interval of the bootstrap SDs. ``per_run`` holds
+    each run's accuracy and cross-entropy and ``pairs`` each pair's (i < j, row-major)
+    disagreement, Spearman correlation and ensemble delta, so that effect sizes between rows
+    can be bootstrapped over runs later (:mod:`runvar.claims`) without the logits.
     """
     logits, labels = _check_stack(logits, labels)
     if logits.shape[0] < 2:
         raise ValueError(f"variability needs at least 2 runs, got {logits.shape[0]}")
-    acc = accuracies(logits, labels) * 100.0
+    fraction = accuracies(logits, labels)
+    acc = fraction * 100.0
     ce = cross_entropies(logits, labels)
     acc_boot = bootstrap_sds(acc, resamples, seed)
     ce_boot = bootstrap_sds(ce, resamples, seed)
-    ens_acc, ens_ce = ensemble_delta(logits, labels)
+    disagreement = _upper(pairwise_disagreement_matrix(logits))
+    spearman = _upper(pairwise_spearman_matrix(logits))
+    ens_acc, ens_ce = pairwise_ensemble_matrices(logits, labels)
+    i, j = np.triu_indices(len(acc), k=1)
+    delta_acc = ens_acc[i, j] - (fraction[i] + fraction[j]) / 2
+    delta_ce = ens_ce[i, j] - (ce[i] + ce[j]) / 2
     return {
         "runs": int(logits.shape[0]),
         "accuracy_mean": float(acc.mean()),
@@ -187,10 +198,14 @@ def variability(
         "cross_entropy_sd": population_sd(ce),
         "cross_entropy_sd_sd": float(ce_boot.std(ddof=0)),
         "cross_entropy_sd_ci95": [float(x) for x in np.percentile(ce_boot, [2.5, 97.5])],
-        "pairwise_disagreement": pairwise_disagreement(logits) * 100.0,
-        "pairwise_spearman": pairwise_spearman(logits),
-        "ensemble_delta_accuracy": ens_acc * 100.0,
-        "ensemble_delta_cross_entropy": ens_ce,
+        "pairwise_disagreement": float(disagreement.mean()) * 100.0,
+        "pairwise_spearman": float(spearman.mean()),
+        "ensemble_delta_accuracy": float(delta_acc.mean()) * 100.0,
+        "ensemble_delta_cross_entropy": float(delta_ce.mean()),
+        "per_run": {"accuracy": acc.tolist(), "cross_entropy": ce.tolist()},
+        "pairs": {"pairwise_disagreement": (disagreement * 100.0).tolist(),
+                  "pairwise_spearman": spearman.tolist(),
+                  "ensemble_delta_accuracy": (delta_acc * 100.0).tolist()},
     }
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -107,6 +108,9 @@ def variant_metrics(
         config_digests=sorted({r["config_digest"] for r in records}),
         train_seconds_mean=sum(r["wall_seconds"] for r in records) / len(records),
     )
+    trained = {r["variant"] for r in records}
+    if trained != {variant}:  # a cuDNN variant on CPU reuses its twin's runs
+        row["trained_as"] = sorted(trained)[0]
     return row
 
 
@@ -119,10 +123,9 @@ def load_metrics_rows(paths: Sequence[str | os.PathLike[str]]) -> dict[str, dict
     return rows
 
 
-def history_matrix(paths: Sequence[str | os.PathLike[str]], column: str = "test_cross_entropy") -> "np.ndarray":
-    """(R, epochs) matrix of one history column over runs; all runs must have the same epochs."""
-    import numpy as np
-
+def history_matrix(paths: Sequence[str | os.PathLike[str]], column: str = "test_cross_entropy") -> np.ndarray:
+    """(R, epochs) matrix of one history column over runs; all runs must have the same epochs
+    (NaN where a run's test set was not evaluated that epoch)."""
     rows = []
     for path in paths:
         with open(path, newline="") as fh:
@@ -155,3 +158,54 @@ def execution_device(setup: Mapping[str, Any]) -> torch.device:
     device = resolve_device(execution.get("device", "cpu"))
     configure(device, int(execution.get("threads", 1)), False)
     return device
+
+
+def _final_and_curve(paths: Sequence[str | os.PathLike[str]]) -> tuple[float, float, dict[str, list]]:
+    accuracy = history_matrix(paths, "test_accuracy") * 100.0
+    cross_entropy = history_matrix(paths, "test_cross_entropy")
+    evaluated = ~np.isnan(accuracy).any(axis=0)
+    epochs = np.arange(1, accuracy.shape[1] + 1)[evaluated]
+    curve = {"epochs": epochs.tolist(), "accuracy": accuracy[:, evaluated].mean(axis=0).tolist()}
+    return float(accuracy[:, -1].mean()), float(cross_entropy[:, -1].mean()), curve
+
+
+def plateau_check(
+    setup: str,
+    variant: str,
+    histories: Sequence[str | os.PathLike[str]],
+    double_histories: Sequence[str | os.PathLike[str]],
+    max_change: float,
+) -> dict[str, Any]:
+    """STUDY.md's plateau rule for one recipe: do the same seeds trained for twice the epochs
+    change the mean final test accuracy by less than ``max_change`` points?
+
+    ``histories`` are the ``history.csv`` of runs 1..n of (setup, variant), ``double_histories``
+    those of the same runs of the setup with doubled epochs. Test CE is reported beside it
+    (it keeps falling under a cosine schedule long after accuracy has settled), not tested.
+    """
+    accuracy, cross_entropy, curve = _final_and_curve(histories)
+    accuracy2, cross_entropy2, curve2 = _final_and_curve(double_histories)
+    change = accuracy2 - accuracy
+    return {
+        "setup": setup, "variant": variant, "runs": len(histories),
+        "epochs": curve["epochs"][-1], "double_epochs": curve2["epochs"][-1],
+        "accuracy": accuracy, "accuracy_double": accuracy2, "change": change,
+        "cross_entropy": cross_entropy, "cross_entropy_double": cross_entropy2,
+        "cross_entropy_change_pct": 100.0 * (cross_entropy2 - cross_entropy) / cross_entropy,
+        "max_change": float(max_change), "converged": bool(abs(change) < max_change),
+        "curve": curve, "curve_double": curve2,
+    }
+
+
+def load_plateau(paths: Sequence[str | os.PathLike[str]]) -> dict[str, dict]:
+    """Plateau checks (:func:`plateau_check` records) keyed by setup."""
+    return {record["setup"]: record for record in (load_json(p) for p in paths)}
+
+
+def with_plateau(row: Mapping[str, Any], check: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``row`` with its recipe's plateau check: ``converged``, ``plateau_change`` (points from
+    E to 2E epochs) and ``plateau_recipe``; unchanged when there is no check."""
+    if check is None:
+        return dict(row)
+    return {**row, "converged": bool(check["converged"]), "plateau_change": float(check["change"]),
+            "plateau_recipe": check["setup"]}

@@ -35,6 +35,7 @@ VARIANTS: dict[str, frozenset[str]] = {
     "augment": frozenset({"augment"}),
     "stochastic": frozenset({"stochastic"}),
     "cudnn": frozenset({"cudnn"}),
+    "shuffle+augment": frozenset({"shuffle", "augment"}),
     "shuffle+cudnn": frozenset({"shuffle", "cudnn"}),
     "shuffle+augment+cudnn": frozenset({"shuffle", "augment", "cudnn"}),
     "all": frozenset(SEEDED_SOURCES) | {"cudnn"},

@@ -62,3 +62,53 @@ def write_table(frame: pd.DataFrame, markdown: str, csv_path: str | os.PathLike[
     """Write the CSV and Markdown versions atomically."""
     write_atomic(csv_path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.10g"))
     write_atomic(md_path, lambda tmp: Path(tmp).write_text(markdown))
+
+
+def plateau_frame(checks: Mapping[str, Mapping]) -> pd.DataFrame:
+    """One row per recipe's plateau check (:func:`runvar.runs.plateau_check`)."""
+    keys = ["setup", "variant", "runs", "epochs", "double_epochs", "accuracy", "accuracy_double", "change",
+            "max_change", "converged", "cross_entropy", "cross_entropy_double", "cross_entropy_change_pct"]
+    return pd.DataFrame([{key: check[key] for key in keys} for check in checks.values()], columns=keys)
+
+
+def plateau_markdown(frame: pd.DataFrame, title: str) -> str:
+    """The plateau checks as Markdown."""
+    header = ["Recipe (setup)", "Runs", "Epochs E", "Acc. at E (%)", "Acc. at 2E (%)", "Change (points)",
+              "Converged", "CE at E", "CE at 2E", "CE change (%)"]
+    body = [[r["setup"], f"{r['variant']} 1-{int(r['runs'])}", int(r["epochs"]), f"{r['accuracy']:.2f}",
+             f"{r['accuracy_double']:.2f}", f"{r['change']:+.2f}",
+             f"yes (< {r['max_change']:g})" if r["converged"] else f"**no** (>= {r['max_change']:g})",
+             f"{r['cross_entropy']:.4f}", f"{r['cross_entropy_double']:.4f}", f"{r['cross_entropy_change_pct']:+.1f}"]
+            for _, r in frame.iterrows()]
+    notes = ("\nPlateau rule (STUDY.md, Convergence): the same seeds trained for twice the epochs change the "
+             "mean final test accuracy by less than the threshold. Test CE is reported, not tested.\n")
+    return f"## {title}\n\n" + markdown_table(header, body) + notes
+
+
+CONVERGED_NOTE = (
+    "Converged: the plateau check of the row's recipe (results/tables/plateau.md): the same seeds "
+    "trained for twice the epochs change the mean test accuracy by the points in brackets.\n"
+)
+
+
+def converged_header(frame: pd.DataFrame) -> list[str]:
+    """``["Converged"]`` when the frame's rows carry a plateau check, else nothing."""
+    return ["Converged"] if "converged" in frame else []
+
+
+def converged_cells(row: Mapping) -> list[str]:
+    """The "Converged" cell of a row with a plateau check: ``yes (+0.13)`` / ``**no** (+1.20)``."""
+    if "converged" not in row:
+        return []
+    if pd.isna(row["converged"]):
+        return ["unchecked"]
+    return [f"{'yes' if bool(row['converged']) else '**no**'} ({row['plateau_change']:+.2f})"]
+
+
+def add_convergence(frame: pd.DataFrame, recipes: Sequence[str | None], checks: Mapping[str, Mapping]) -> pd.DataFrame:
+    """``frame`` with the plateau check of each row's recipe (None: unchecked): columns
+    ``converged`` and ``plateau_change`` (points of mean test accuracy from E to 2E epochs)."""
+    frame = frame.copy()
+    frame["converged"] = [bool(checks[r]["converged"]) if r in checks else None for r in recipes]
+    frame["plateau_change"] = [float(checks[r]["change"]) if r in checks else float("nan") for r in recipes]
+    return frame

@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..io import load_npz, load_prediction_stack
 from ..metrics import variability
-from ..tables import SOURCES_COLUMNS, markdown_table
+from ..tables import CONVERGED_NOTE, SOURCES_COLUMNS, converged_cells, converged_header, markdown_table
 
 #: (metrics key, short name, +1 when a smaller value is less variability, -1 when larger is)
 REDUCTION_METRICS: tuple[tuple[str, str, int], ...] = (
@@ -106,6 +106,7 @@ def frame_markdown(frame: pd.DataFrame, title: str, notes: str = "") -> str:
     header = ["Setting", "R"] + [label for _, label, _, _ in SOURCES_COLUMNS]
     if with_reduction:
         header += ["Reduction per metric (%)", "Variability reduction (%)"]
+    header += converged_header(frame)
     body = []
     for _, rec in frame.iterrows():
         cells = [rec["setting"], str(int(rec["runs"]))]
@@ -114,10 +115,12 @@ def frame_markdown(frame: pd.DataFrame, title: str, notes: str = "") -> str:
         if with_reduction:
             per = " / ".join(f"{rec[f'reduction_{key}']:.0f}" for key, _, _ in REDUCTION_METRICS)
             cells += [per, f"{rec['reduction_mean']:.1f}"]
-        body.append(cells)
+        body.append(cells + converged_cells(rec))
     if with_reduction:
         order = ", ".join(name for _, name, _ in REDUCTION_METRICS)
         notes = f"{REDUCTION_FORMULA} Per-metric column order: {order}.\n" + notes
+    if converged_header(frame):
+        notes += CONVERGED_NOTE
     return f"## {title}\n\n" + markdown_table(header, body) + "\n" + notes
 
 

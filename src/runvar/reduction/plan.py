@@ -162,7 +162,20 @@ def plan(config: Mapping) -> StudyPlan:
     setups = dict(config.get("setups", {}))
     detail = reduction_plan(config.get("studies", {}), setups, max_runs(config))
     derived = {name: setup for name, setup in setups.items() if name not in config.get("setups", {})}
-    return StudyPlan(setups=derived, targets=targets(detail), detail=detail)
+    return StudyPlan(setups=derived, targets=targets(detail), detail=detail, recipes=recipes(detail))
+
+
+def recipes(detail: Mapping[str, Mapping]) -> dict[str, str]:
+    """Every setup whose runs feed a reduction table -> its recipe: itself, except that an
+    onset setup (the base with a later switch-on epoch) is trained by the base's recipe."""
+    found: dict[str, str] = {}
+    for study, per_base in detail.items():
+        for base, spec in per_base.items():
+            rows = spec if isinstance(spec, list) else [spec.get("pool"), spec.get("snapshot")]
+            found[base] = base
+            for row_spec in filter(None, rows):
+                found[row_spec["setup"]] = base if study == "onset" else row_spec["setup"]
+    return found
 
 
 def targets(detail: Mapping[str, Mapping]) -> list[str]:

@@ -178,4 +178,9 @@ def plan(config: Mapping) -> StudyPlan:
     study = config.get("studies", {}).get("selection")
     if not study:
         return StudyPlan()
-    return StudyPlan(setups=resolve_study_setups(config), targets=targets(study), detail=study)
+    setups = resolve_study_setups(config)
+    recipes = {name: name for name in setups}
+    protocol = study.get("protocol")
+    if protocol:  # the candidate-flip twin differs from its setup only in the flipped tensor
+        recipes[candidate_flip_name(protocol["model"], protocol["k"])] = setup_name(protocol["model"], protocol["k"])
+    return StudyPlan(setups=setups, targets=targets(study), detail=study, recipes=recipes)

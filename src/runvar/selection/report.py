@@ -19,7 +19,8 @@ import pandas as pd
 from ..io import load_prediction_stack
 from ..metrics import accuracies
 from ..plots import plt
-from ..tables import METRIC_KEYS, SOURCES_COLUMNS, markdown_table
+from ..claims import NOT_CONVERGED
+from ..tables import CONVERGED_NOTE, METRIC_KEYS, SOURCES_COLUMNS, converged_cells, converged_header, markdown_table
 from .plan import LEARNED
 from .stats import SM_CLAIMED_REDUCTION, sd_reduction_table
 
@@ -62,6 +63,18 @@ def accuracy_frame(
     ])
 
 
+def gate_on_plateau(frame: pd.DataFrame) -> pd.DataFrame:
+    """The accuracy frame with the verdict of every selected group whose runs, or whose
+    model's learned-weights runs, are not on their plateau set to ``inconclusive: not converged``."""
+    frame = frame.copy()
+    failed = [not pd.isna(c) and not bool(c) for c in frame["converged"]]
+    learned_failed = {m for m, k, f in zip(frame["model"], frame["k"], failed) if k == LEARNED and f}
+    for i, (model, k, fail) in enumerate(zip(frame["model"], frame["k"], failed)):
+        if k != LEARNED and (fail or model in learned_failed):
+            frame.iloc[i, frame.columns.get_loc("verdict")] = NOT_CONVERGED
+    return frame
+
+
 def _percent(x: float) -> str:
     return f"{100 * x:.0f}%"
 
@@ -69,7 +82,7 @@ def _percent(x: float) -> str:
 def accuracy_markdown(frame: pd.DataFrame, title: str) -> str:
     """The accuracy table as Markdown, with the verdict count on SM's 25-40% claim."""
     header = ["Model", "k", "R", "Mean accuracy (%)", "Accuracy SD (%)",
-              "SD reduction vs learned [95% CI]", "Verdict"]
+              "SD reduction vs learned [95% CI]", "Verdict"] + converged_header(frame)
     body = []
     for _, row in frame.iterrows():
         reduction = verdict = ""
@@ -78,7 +91,8 @@ def accuracy_markdown(frame: pd.DataFrame, title: str) -> str:
             reduction = f"{_percent(row['sd_reduction'])} [{_percent(low)}, {_percent(high)}]"
             verdict = row["verdict"]
         body.append([row["model"], row["k"], int(row["runs"]), f"{row['accuracy_mean']:.2f}",
-                     f"{row['accuracy_sd']:.3f} ± {row['accuracy_sd_sd']:.3f}", reduction, verdict])
+                     f"{row['accuracy_sd']:.3f} ± {row['accuracy_sd_sd']:.3f}", reduction, verdict]
+                    + converged_cells(row))
     counts = frame["verdict"].dropna().value_counts()
     summary = ", ".join(f"{n} {v}" for v, n in counts.items())
     low, high = SM_CLAIMED_REDUCTION
@@ -88,8 +102,9 @@ def accuracy_markdown(frame: pd.DataFrame, title: str) -> str:
         "SD; reduction = 1 - SD_k / SD_learned with a bootstrap 95% interval (runs of each group "
         "resampled independently). Verdict: `consistent` = the interval overlaps the claimed range "
         "and excludes 0; `inconclusive` = it overlaps the range but includes 0; `below` / `above` = "
-        f"it lies entirely below / above the range.\n\nThis run: {summary}.\n"
-    )
+        f"it lies entirely below / above the range; `{NOT_CONVERGED}`: the group's or the learned "
+        f"weights' recipe is not on its plateau.\n\nThis run: {summary}.\n"
+    ) + CONVERGED_NOTE * bool(converged_header(frame))
     return f"## {title}\n\n" + markdown_table(header, body) + notes
 
 

@@ -1,56 +1,69 @@
-"""SD's claims 1 and 2 and this run's verdict on each, from the sources table's rows."""
+"""SD's claims 1 and 2 decided by effect sizes with bootstrap intervals (STUDY.md, Claims).
+
+Every test is a ratio of a variability measure between two variants, with a bootstrap 95%
+interval over runs (:func:`runvar.claims.ratio_with_interval`), against a margin from the
+config (``claims.margin``, default [0.5, 2]: "within a factor of 2"):
+
+- claim 1 (sources have similar effects): each single source's accuracy SD and CE SD over
+  ``all``'s; supported when the interval lies inside the margin (equivalence), not supported
+  when it lies wholly outside;
+- claim 2 (one bit changes as much as all sources): bitflip over ``all`` and over ``init`` on
+  accuracy SD, CE SD, disagreement, 1 - Spearman and ensemble gain; supported when the
+  interval lies at or above the margin's lower end, not supported when wholly below.
+
+A claim's verdict combines its tests (:func:`runvar.claims.overall_verdict`); any row whose
+runs did not reach their plateau makes it ``inconclusive: not converged``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from ..claims import SD_METRICS, combine, format_with_interval, interval
+from ..claims import (
+    MEASURES,
+    at_least_verdict,
+    claim_summary,
+    equivalence_verdict,
+    gate_on_convergence,
+    ratio_with_interval,
+)
 from ..seeds import SINGLE_SOURCE_VARIANTS
 
 CLAIM_1 = "Sources of nondeterminism have similar effects on variability"
-CLAIM_2 = "A one-bit change to the initial weights produces as much variability as any source"
+CLAIM_2 = "A one-bit change to the initial weights produces as much variability as all sources"
+
+DEFAULT_MARGIN: tuple[float, float] = (0.5, 2.0)
+_LABELS = {key: label for key, label, _ in MEASURES}
 
 
-def claim_sources_similar(rows: Mapping[str, Mapping]) -> dict[str, str]:
-    """Claim 1: the largest and smallest single-source SD have overlapping bootstrap 95%
-    intervals (for accuracy SD and for cross-entropy SD)."""
+def _test(claim: str, rows: Mapping[str, Mapping], variant: str, reference: str, key: str,
+          margin: tuple[float, float], two_sided: bool, resamples: int, seed: int) -> dict[str, Any]:
+    ratio, ci = ratio_with_interval(rows[variant], rows[reference], key, resamples, seed)
+    verdict = equivalence_verdict(ci, margin) if two_sided else at_least_verdict(ci, margin[0])
+    return {
+        "claim": claim, "test": f"{variant} / {reference}", "measure": _LABELS[key],
+        "statistic": ratio, "ci95_low": ci[0], "ci95_high": ci[1],
+        "margin": f"[{margin[0]:g}, {margin[1]:g}]" if two_sided else f">= {margin[0]:g}",
+        "verdict": gate_on_convergence(verdict, [rows[variant], rows[reference]]),
+    }
+
+
+def sources_claims(rows: Mapping[str, Mapping], margin: Sequence[float] = DEFAULT_MARGIN,
+                   resamples: int = 10_000, seed: int = 0) -> tuple[list[dict], list[dict]]:
+    """(per-claim verdicts, per-test rows) of claims 1 and 2 from the metrics rows by variant."""
+    margin = (float(margin[0]), float(margin[1]))
     singles = [v for v in SINGLE_SOURCE_VARIANTS if v in rows]
-    if len(singles) < 2:
-        return {"claim": CLAIM_1, "verdict": "not tested", "statistic": "needs >= 2 single-source variants"}
-    verdicts, stats = [], []
-    for key, label, fmt in SD_METRICS:
-        hi = max(singles, key=lambda v: rows[v][key])
-        lo = min(singles, key=lambda v: rows[v][key])
-        overlap = interval(rows[lo], key)[1] >= interval(rows[hi], key)[0]
-        ratio = rows[hi][key] / rows[lo][key] if rows[lo][key] > 0 else float("inf")
-        verdicts.append(overlap)
-        stats.append(
-            f"{label}: largest {format_with_interval(hi, rows[hi], key, fmt)}, "
-            f"smallest {format_with_interval(lo, rows[lo], key, fmt)}, "
-            f"ratio {ratio:.2f}, 95% intervals {'overlap' if overlap else 'do not overlap'}"
-        )
-    return {"claim": CLAIM_1, "verdict": combine(verdicts), "statistic": "; ".join(stats)}
-
-
-def claim_bitflip_as_much(rows: Mapping[str, Mapping]) -> dict[str, str]:
-    """Claim 2: the bitflip SD reaches the largest single-source SD (its bootstrap 95% upper
-    bound is at least the largest single source's lower bound), for accuracy and CE SD."""
-    singles = [v for v in SINGLE_SOURCE_VARIANTS if v in rows]
-    if "bitflip" not in rows or not singles:
-        return {"claim": CLAIM_2, "verdict": "not tested", "statistic": "needs bitflip and a single-source variant"}
-    verdicts, stats = [], []
-    for key, label, fmt in SD_METRICS:
-        hi = max(singles, key=lambda v: rows[v][key])
-        reaches = interval(rows["bitflip"], key)[1] >= interval(rows[hi], key)[0]
-        verdicts.append(reaches)
-        ratio = rows["bitflip"][key] / rows[hi][key] if rows[hi][key] > 0 else float("inf")
-        stats.append(
-            f"{label}: {format_with_interval('bitflip', rows['bitflip'], key, fmt)} vs largest source "
-            f"{format_with_interval(hi, rows[hi], key, fmt)}, ratio {ratio:.2f}"
-        )
-    return {"claim": CLAIM_2, "verdict": combine(verdicts), "statistic": "; ".join(stats)}
-
-
-def sources_claims(rows: Mapping[str, Mapping]) -> list[dict[str, str]]:
-    """Verdicts on claims 1 and 2 from the sources table's metrics rows."""
-    return [claim_sources_similar(rows), claim_bitflip_as_much(rows)]
+    tests1: list[dict] = []
+    if "all" in rows:
+        tests1 = [_test("1", rows, v, "all", key, margin, True, resamples, seed)
+                  for v in singles for key in ("accuracy_sd", "cross_entropy_sd")]
+    tests2: list[dict] = []
+    if "bitflip" in rows:
+        tests2 = [_test("2", rows, "bitflip", ref, key, margin, False, resamples, seed)
+                  for ref in ("all", "init") if ref in rows for key, _, _ in MEASURES]
+    claims = [
+        claim_summary("1", CLAIM_1, tests1, "needs `all` and single-source variants"),
+        claim_summary("2", CLAIM_2, tests2, "needs `bitflip` and `all` or `init`"),
+    ]
+    return claims, tests1 + tests2

@@ -24,8 +24,10 @@ PER_SETUP = (
 def plan(config: Mapping) -> StudyPlan:
     """Every table, figure and claims file of the configured blocks.
 
-    >>> plan({"studies": {"sources": {"setups": ["cnn"]}, "depth": {"setups": ["lin"]}}}).targets[-2:]
-    ['results/tables/depth.csv', 'results/tables/depth.md']
+    >>> study = plan({"studies": {"sources": {"setups": ["cnn"], "variants": ["none", "all"], "runs": 10,
+    ...                               "runs_none": 3}, "depth": {"setups": ["lin"], "runs": 5}}})
+    >>> study.targets[-2:], study.runs
+    (['results/tables/depth.csv', 'results/tables/depth.md'], {'cnn': 10, 'cnn/none': 3, 'lin': 5})
     """
     studies = config.get("studies", {})
     targets = [path.format(setup=setup) for setup in studies.get("sources", {}).get("setups", [])
@@ -35,4 +37,11 @@ def plan(config: Mapping) -> StudyPlan:
             targets += [f"results/tables/{study}.csv", f"results/tables/{study}.md"]
     if studies.get("depth", {}).get("over_time"):
         targets += ["results/figures/bitflip_over_time.png", "results/figures/bitflip_over_time.pdf"]
-    return StudyPlan(targets=targets)
+    runs: dict[str, int] = {}
+    for name in ("sources", *TABLE_STUDIES):
+        block = studies.get(name)
+        for setup in (block or {}).get("setups", []):
+            runs[setup] = max(runs.get(setup, 0), int(block["runs"]))
+            if "none" in block.get("variants", []) and "runs_none" in block:
+                runs[f"{setup}/none"] = int(block["runs_none"])
+    return StudyPlan(targets=targets, runs=runs, recipes={setup: setup for setup in runs if "/" not in setup})

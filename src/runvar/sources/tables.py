@@ -6,12 +6,29 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from ..tables import METRIC_KEYS, NOTES, SOURCES_COLUMNS, markdown_table, metric_cells
+from ..tables import (
+    CONVERGED_NOTE,
+    METRIC_KEYS,
+    NOTES,
+    SOURCES_COLUMNS,
+    converged_cells,
+    converged_header,
+    markdown_table,
+    metric_cells,
+)
+
+
+#: Optional keys of a metrics row carried into the tables: the plateau check, reused runs.
+EXTRA_KEYS = ("converged", "plateau_change", "trained_as")
+
+
+def _extras(row: Mapping) -> dict:
+    return {key: row[key] for key in EXTRA_KEYS if key in row}
 
 
 def sources_frame(rows: Mapping[str, Mapping]) -> pd.DataFrame:
     """One row per variant (in the given order) with the numeric metrics."""
-    frame = pd.DataFrame([{"variant": v, **{k: row[k] for k in METRIC_KEYS}} for v, row in rows.items()])
+    frame = pd.DataFrame([{"variant": v, **{k: row[k] for k in METRIC_KEYS}, **_extras(row)} for v, row in rows.items()])
     frame["cudnn_effective"] = [bool(row.get("cudnn_effective", False)) for row in rows.values()]
     return frame
 
@@ -19,26 +36,33 @@ def sources_frame(rows: Mapping[str, Mapping]) -> pd.DataFrame:
 def study_frame(rows: Mapping[tuple[str, str], Mapping]) -> pd.DataFrame:
     """One row per (setup, variant) with the numeric metrics (depth, architectures tables)."""
     return pd.DataFrame(
-        [{"setup": s, "variant": v, **{k: row[k] for k in METRIC_KEYS}} for (s, v), row in rows.items()]
+        [{"setup": s, "variant": v, **{k: row[k] for k in METRIC_KEYS}, **_extras(row)} for (s, v), row in rows.items()]
     )
+
+
+def _variant_cell(row: Mapping) -> str:
+    trained = row.get("trained_as")
+    return f"{row['variant']} (= {trained} runs)" if isinstance(trained, str) else row["variant"]
 
 
 def sources_markdown(frame: pd.DataFrame, title: str) -> str:
     """The sources table as Markdown: SD columns as "SD ± bootstrap SD-of-SD"."""
-    header = ["Variant", "R"] + [label for _, label, _, _ in SOURCES_COLUMNS]
-    body = [[row["variant"], str(int(row["runs"]))] + metric_cells(row) for _, row in frame.iterrows()]
-    notes = NOTES
+    header = ["Variant", "R"] + [label for _, label, _, _ in SOURCES_COLUMNS] + converged_header(frame)
+    body = [[_variant_cell(row), str(int(row["runs"]))] + metric_cells(row) + converged_cells(row)
+            for _, row in frame.iterrows()]
+    notes = NOTES + CONVERGED_NOTE * bool(converged_header(frame))
     if "cudnn" in " ".join(frame["variant"]) and not frame["cudnn_effective"].any():
         notes += (
             "`cudnn` variants ran on CPU: nondeterministic GPU kernels were requested and "
-            "recorded but do not exist there, so those rows vary only their other sources.\n"
+            "recorded but do not exist there, so those rows are bitwise their twin without "
+            "cuDNN and reuse its runs (\"= ... runs\").\n"
         )
     return f"## {title}\n\n" + markdown_table(header, body) + notes
 
 
 def study_markdown(frame: pd.DataFrame, title: str) -> str:
     """A (setup, variant) table as Markdown, formatted like the sources table."""
-    header = ["Setup", "Variant", "R"] + [label for _, label, _, _ in SOURCES_COLUMNS]
-    body = [[row["setup"], row["variant"], str(int(row["runs"]))] + metric_cells(row)
+    header = ["Setup", "Variant", "R"] + [label for _, label, _, _ in SOURCES_COLUMNS] + converged_header(frame)
+    body = [[row["setup"], _variant_cell(row), str(int(row["runs"]))] + metric_cells(row) + converged_cells(row)
             for _, row in frame.iterrows()]
-    return f"## {title}\n\n" + markdown_table(header, body) + NOTES
+    return f"## {title}\n\n" + markdown_table(header, body) + NOTES + CONVERGED_NOTE * bool(converged_header(frame))

@@ -1,0 +1,47 @@
+# Every recipe a table uses is checked against STUDY.md's plateau rule: the same seeds trained
+# for twice the epochs (derived setups {recipe}.epochs{2E}, see runvar.studies.plateau_plan)
+# must change the mean test accuracy by less than plateau.max_change points.
+
+
+rule plateau_check:
+    input:
+        unpack(plateau_inputs),
+    output:
+        PLATEAU_JSON,
+    params:
+        variant=PLANS["plateau"].detail["variant"],
+        max_change=PLANS["plateau"].detail["max_change"],
+    log:
+        "results/logs/plateau/{setup}.log",
+    resources:
+        **resources_for("default"),
+    conda:
+        "../envs/environment.yaml"
+    script:
+        "../workflow_scripts/plateau_check.py"
+
+
+rule plateau_table:
+    input:
+        sorted(PLATEAU_JSON.format(setup=s) for s in PLANS["plateau"].detail["doubled"]),
+    output:
+        csv=report(
+            "results/tables/plateau.csv",
+            caption="captions/plateau_table.rst",
+            category="Convergence",
+        ),
+        md="results/tables/plateau.md",
+        png=report(
+            "results/figures/plateau.png",
+            caption="captions/plateau_figure.rst",
+            category="Convergence",
+        ),
+        pdf="results/figures/plateau.pdf",
+    log:
+        "results/logs/tables/plateau.log",
+    resources:
+        **resources_for("default"),
+    conda:
+        "../envs/environment.yaml"
+    script:
+        "../workflow_scripts/plateau_table.py"

@@ -1,0 +1,73 @@
+"""The plateau rule: checks from run histories, the plan of doubled setups, sparse evaluation."""
+
+import csv
+import math
+
+import numpy as np
+import pytest
+
+from runvar.runs import plateau_check, with_plateau
+from runvar.seeds import run_seeds
+from runvar.studies import StudyPlan, plateau_plan
+from runvar.train import train_run
+
+
+def write_history(path, accuracies, ces, every=1):
+    """A history.csv whose test columns are filled every ``every`` epochs and at the end."""
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["epoch", "test_accuracy", "test_cross_entropy"])
+        writer.writeheader()
+        for epoch, (acc, ce) in enumerate(zip(accuracies, ces), start=1):
+            shown = epoch % every == 0 or epoch == len(accuracies)
+            writer.writerow({"epoch": epoch, "test_accuracy": acc if shown else math.nan,
+                             "test_cross_entropy": ce if shown else math.nan})
+    return path
+
+
+def histories(tmp_path, name, finals, epochs):
+    paths = []
+    for run, final in enumerate(finals):
+        acc = np.linspace(0.5, final, epochs)
+        paths.append(write_history(tmp_path / f"{name}{run}.csv", acc, 1.0 - acc, every=2))
+    return paths
+
+
+def test_plateau_check_compares_final_accuracy_at_e_and_2e(tmp_path):
+    short = histories(tmp_path, "e", [0.970, 0.976, 0.980], 8)
+    long = histories(tmp_path, "d", [0.978, 0.978, 0.981], 16)
+    check = plateau_check("cnn", "all", short, long, max_change=0.3)
+    assert check["accuracy"] == pytest.approx(97.533333, abs=1e-4)
+    assert check["accuracy_double"] == pytest.approx(97.9, abs=1e-9)
+    assert check["change"] == pytest.approx(0.366667, abs=1e-5) and not check["converged"]
+    assert (check["epochs"], check["double_epochs"]) == (8, 16)
+    assert check["curve"]["epochs"] == [2, 4, 6, 8]  # only evaluated epochs
+    assert check["cross_entropy_change_pct"] == pytest.approx(100 * (0.021 - 0.024667) / 0.024667, rel=1e-3)
+    assert plateau_check("cnn", "all", short, long, max_change=0.5)["converged"]
+
+
+def test_with_plateau_marks_a_metrics_row():
+    row = with_plateau({"accuracy_sd": 0.3}, {"converged": False, "change": 1.2, "setup": "mlp"})
+    assert row == {"accuracy_sd": 0.3, "converged": False, "plateau_change": 1.2, "plateau_recipe": "mlp"}
+    assert with_plateau({"a": 1}, None) == {"a": 1}
+
+
+def test_plateau_plan_doubles_each_recipe_once():
+    config = {"setups": {"cnn": {"epochs": 30, "optimizer": {"lr": 0.1}, "schedule": {"cycles": 1}},
+                         "cnn.onset5": {"epochs": 30, "optimizer": {"lr": 0.1}, "onset_epoch": 5}},
+              "plateau": {"runs": 2}}
+    plans = {"a": StudyPlan(recipes={"cnn": "cnn", "cnn.onset5": "cnn"})}
+    plan = plateau_plan(config, plans)
+    assert plan.detail["doubled"] == {"cnn": "cnn.epochs60"}
+    assert plan.setups["cnn.epochs60"]["epochs"] == 60 and plan.detail["runs"] == 2
+    assert plan.targets[0] == "results/plateau/cnn.json" and "results/tables/plateau.md" in plan.targets
+
+
+def test_sparse_evaluation_keeps_the_last_epoch_and_cycle_ends(tiny_data, tiny_setup):
+    tiny_setup.update(epochs=8, evaluate_every=3, schedule={"warmup_epochs": 1, "cycles": 2})
+    result = train_run(tiny_setup, tiny_data, run_seeds("init", 1), log=lambda line: None)
+    evaluated = [row["epoch"] for row in result.history if not math.isnan(row["test_accuracy"])]
+    assert evaluated == [3, 4, 6, 8]  # every 3rd epoch, the cycle ends (4, 8), the last
+    assert result.snapshot_logits.shape[0] == 2
+    dense = dict(tiny_setup, evaluate_every=1)
+    again = train_run(dense, tiny_data, run_seeds("init", 1), log=lambda line: None)
+    assert np.array_equal(result.logits, again.logits)  # evaluating does not touch the sources
