@@ -5,7 +5,7 @@ PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: study test report lint
+.PHONY: study study-full convergence findings test report lint
 
 $(STAMP): envs/requirements.txt pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,6 +17,20 @@ $(STAMP): envs/requirements.txt pyproject.toml
 study: $(STAMP)
 	$(VENV)/bin/snakemake --cores all
 	$(VENV)/bin/snakemake --report results/report.html
+
+# the quick study plus the training-length ablations (RE Table 9, SD Table 7)
+study-full: $(STAMP)
+	$(VENV)/bin/snakemake --cores all --configfile config/full.yaml
+
+# training length as a study of its own (cnn1d at 15-240 epochs)
+convergence: $(STAMP)
+	$(VENV)/bin/snakemake --cores all --configfile config/convergence.yaml --replace-workflow-config
+
+# the README's findings from the default study's results (and the committed summary the test reads)
+findings: $(STAMP)
+	$(VENV)/bin/snakemake --cores all results/summary.json
+	cp results/summary.json tests/data/quick_summary.json
+	$(VENV)/bin/python -m runvar.summary tests/data/quick_summary.json README.md
 
 test: $(STAMP)
 	-bash tests/slurm/install.sh  # root only; without it the SLURM test fails and says why

@@ -122,7 +122,19 @@ def all_targets():
     return [target for plan in PLANS.values() for target in plan.targets] + summary
 
 
-SUMMARY_SETUP = (STUDIES.get("sources") or {"setups": [None]})["setups"][0]
+def study_targets(name):
+    """The files of one study (its plan's targets), e.g. for a workflow that runs only it."""
+    return PLANS[name].targets
+
+
+def summary_setup():
+    """The setup the findings summarise: the first sources setup, when the study has the
+    `all` and `bitflip` rows the findings quote (else no findings)."""
+    sources = STUDIES.get("sources") or {}
+    return sources["setups"][0] if {"all", "bitflip"} <= set(sources.get("variants", [])) else None
+
+
+SUMMARY_SETUP = summary_setup()
 
 
 def summary_inputs():

@@ -40,7 +40,7 @@ def test_tiny_synthetic_study_end_to_end(tmp_path):
         'configfile: "config.yaml"\n'
         f'include: "{ROOT / "rules" / "synthetic_functions.smk"}"\n'
         f'include: "{ROOT / "rules" / "synthetic.smk"}"\n'
-        "rule all:\n    input: synthetic_targets()\n"
+        "rule all:\n    input: SYNTHETIC_PLAN.targets\n"
     )
     snakemake(tmp_path)
 

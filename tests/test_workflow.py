@@ -80,10 +80,15 @@ def test_sources_table_and_claims(finished, tiny_config):
     assert not bitflip["bitwise_identical"]
     md = (finished / "results/tables/sources_tiny_cnn.md").read_text()
     assert "| Variant | R | Accuracy SD (%) |" in md and "| none | 3 | 0.000 ± 0.000 |" in md
+    assert not table["converged"].any() and "| Converged |" in md  # 2 epochs: not on the plateau
     claims = pd.read_csv(finished / "results/claims/sources_tiny_cnn.csv")
-    assert len(claims) == 2
-    assert set(claims["verdict"]) <= {"supported", "not supported", "mixed"}
-    assert claims["statistic"].str.contains("accuracy SD").all()
+    verdicts = claims[claims["level"] == "claim"].set_index("claim")["verdict"]
+    assert verdicts.to_dict() == {1: "not tested", 2: "inconclusive: not converged"}  # no `all` row
+    tests = claims[claims["level"] == "test"]
+    assert list(tests["test"].unique()) == ["bitflip / init"] and len(tests) == 5
+    acc = tests[tests["measure"] == "accuracy SD"].iloc[0]
+    rows = table.set_index("variant")
+    assert acc["statistic"] == pytest.approx(rows.loc["bitflip", "accuracy_sd"] / rows.loc["init", "accuracy_sd"])
     for fig in ("png", "pdf"):
         assert (finished / f"results/figures/sources_tiny_cnn.{fig}").stat().st_size > 1000
 
@@ -111,8 +116,11 @@ def test_editing_one_setup_reruns_only_its_targets(finished, tiny_config):
         (finished / "config.yaml").write_text(yaml.safe_dump(tiny_config))
     planned = [p.strip() for line in outputs for p in line.split(",")]
     runs = [p for p in planned if p.startswith("results/runs/")]
-    assert runs and all(p.startswith("results/runs/tiny_mlp/") for p in runs)
-    assert len([p for p in runs if p.endswith("predictions.npz")]) == 5 * 3
+    # its runs, and its plateau check's: runs 1-3 of `all` at 2 and at 4 epochs (tiny_mlp.epochs4)
+    assert runs and all(p.startswith(("results/runs/tiny_mlp/", "results/runs/tiny_mlp.epochs4/all/")) for p in runs)
+    predictions = [p for p in runs if p.endswith("predictions.npz")]
+    assert len([p for p in predictions if p.startswith("results/runs/tiny_mlp/")]) == (5 + 1) * 3
+    assert len([p for p in predictions if "tiny_mlp.epochs4" in p]) == 3
     assert not any("tiny_cnn" in p for p in planned)
     assert "results/tables/sources_tiny_mlp.csv" in planned
 

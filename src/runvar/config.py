@@ -158,6 +158,9 @@ def derive_setup(
         parts.append(f"onset{int(onset_epoch)}")
     if not parts:
         return base
+    same = [name for name, other in setups.items() if other == setup]
+    if same:  # e.g. doubling the epochs of "cnn.epochs60" gives "cnn" back
+        return same[0]
     name = ".".join([base, *parts])
     _check_derived(name, setup)
     setups.setdefault(name, setup)
