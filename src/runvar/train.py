@@ -206,10 +206,8 @@ def train_run(
             row["test_cross_entropy"] = float(F.cross_entropy(test_logits.double(), data.y_test))
             row["test_accuracy"] = float((test_logits.argmax(1) == data.y_test).float().mean())
         history.append(row)
-        log(
-            f"epoch {epoch + 1}/{epochs} loss {row['train_loss']:.4f} "
-            f"test acc {row['test_accuracy']:.4f} CE {row['test_cross_entropy']:.4f}"
-        )
+        tested = f" test acc {row['test_accuracy']:.4f} CE {row['test_cross_entropy']:.4f}" if evaluate else ""
+        log(f"epoch {epoch + 1}/{epochs} loss {row['train_loss']:.4f}{tested}")
         if cycle_end:
             snapshots.append((test_logits.cpu().numpy().astype(np.float32), _cpu_state(model)))
         if checkpoint is not None and every and (epoch + 1) % every == 0 and epoch + 1 < epochs:
