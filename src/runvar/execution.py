@@ -24,6 +24,18 @@ def resolve_device(requested: str) -> torch.device:
     return torch.device(requested)
 
 
+def set_deterministic_algorithms(mode: bool) -> None:
+    """``torch.use_deterministic_algorithms(mode)`` without its one side effect this workflow
+    does not use: it also sets torch.compile's (inductor's) flag, and importing inductor's
+    config pulls in dynamo and sympy, about 2.5 s of every job's start-up here. The flag the
+    eager kernels read is the same global one either way."""
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if setter is None or "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(mode)
+    else:
+        setter(mode)
+
+
 def configure(device: torch.device, threads: int, nondeterministic_kernels: bool) -> dict:
     """Set threads and kernel determinism for this process; return the record of what is in force.
 
@@ -38,7 +50,7 @@ def configure(device: torch.device, threads: int, nondeterministic_kernels: bool
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.backends.cudnn.deterministic = not nondeterministic_kernels
     torch.backends.cudnn.benchmark = nondeterministic_kernels
-    torch.use_deterministic_algorithms(not nondeterministic_kernels)
+    set_deterministic_algorithms(not nondeterministic_kernels)
     return {
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
