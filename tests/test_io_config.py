@@ -1,12 +1,24 @@
 import copy
+import os
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from runvar.config import ConfigError, load_schema, resolve_setup, validate_config
-from runvar.io import CorruptFileError, load_prediction_stack, load_predictions, save_predictions
+from runvar.config import DATASET_SHAPES, ConfigError, load_schema, resolve_setup, validate_config
+from runvar.data import DATASETS
+from runvar.io import (
+    CorruptFileError,
+    load_prediction_stack,
+    load_predictions,
+    save_json,
+    save_predictions,
+    write_atomic,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = load_schema(REPO / "config" / "schema.yaml")
@@ -88,3 +100,103 @@ def test_stack_rejects_mismatched_labels(tmp_path):
     save_predictions(tmp_path / "b.npz", np.zeros((3, 2), np.float32), np.array([0, 1, 0]))
     with pytest.raises(CorruptFileError, match="labels differ"):
         load_prediction_stack([tmp_path / "a.npz", tmp_path / "b.npz"])
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_outputs_get_the_permissions_of_the_umask(tmp_path, umask, mode):
+    """As a plain open(path, "w") would: readable by the group on a shared cluster."""
+    old = os.umask(umask)
+    try:
+        write_atomic(tmp_path / "out.txt", lambda tmp: tmp.write_text("result\n"))
+        save_json(tmp_path / "out.json", {"a": 1})
+        save_predictions(tmp_path / "p.npz", np.zeros((2, 2), np.float32), np.zeros(2, np.int64))
+        open(tmp_path / "plain.txt", "w").close()
+    finally:
+        os.umask(old)
+    assert os.umask(old) == old  # the umask is what it was before
+    for name in ("out.txt", "out.json", "p.npz", "plain.txt"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "out.txt", "p.npz", "plain.txt"]
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    def fail(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        write_atomic(tmp_path / "out.txt", fail)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_misspelt_model_option_names_setup_option_and_accepted_options(config):
+    config["setups"]["cnn1d"]["model"]["chanels"] = 32
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, SCHEMA)
+    assert (
+        "setups.cnn1d.model: unknown option 'chanels' for model 'cnn1d'; "
+        "accepted options: channels, dropout, layers"
+    ) in str(err.value)
+
+
+def test_options_of_a_model_without_options(config):
+    config["setups"]["linear"]["model"]["hidden"] = [8]
+    with pytest.raises(ConfigError, match=r"setups.linear.model: unknown option 'hidden' for model 'linear'; accepted options: \(none\)"):
+        validate_config(config, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "setup, option, value, message",
+    [
+        ("cnn1d", "channels", "wide", r"setups.cnn1d.model: model 'cnn1d' rejects option channels='wide' for dataset mnist1d \(input \(1, 40\), 10 classes\): .*channels"),
+        ("cnn1d", "layers", 2.5, r"setups.cnn1d.model: model 'cnn1d' rejects option layers=2.5 .*'float' object cannot be interpreted as an integer"),
+        ("cnn1d", "dropout", 1.5, r"setups.cnn1d.model: model 'cnn1d' rejects option dropout=1.5 .*dropout probability must be in \[0, 1\)"),
+        ("mlp512", "hidden", 512, r"setups.mlp512.model: model 'mlp' with options \{'hidden': 512\} cannot be built .*not iterable"),
+    ],
+)
+def test_model_option_of_wrong_type_or_value_is_a_config_error(config, setup, option, value, message):
+    config["setups"][setup]["model"][option] = value
+    with pytest.raises(ConfigError, match=message):
+        validate_config(config, SCHEMA)
+
+
+def test_model_that_does_not_fit_its_dataset_is_a_config_error(config):
+    config["datasets"]["cifar10"] = {"root": "/nonexistent", "download": True}  # never read
+    config["setups"]["cnn1d"]["dataset"] = "cifar10"
+    with pytest.raises(ConfigError, match=r"setups.cnn1d.model: model 'cnn1d' with options .* cannot be built for dataset cifar10 \(input \(3, 32, 32\), 10 classes\): cnn1d needs input shape"):
+        validate_config(config, SCHEMA)
+
+
+def test_model_of_an_unregistered_dataset_is_only_checked_by_name(config):
+    config["datasets"]["custom"] = {}
+    config["setups"]["cnn1d"]["dataset"] = "custom"
+    config["setups"]["cnn1d"]["model"]["channels"] = "wide"  # not built: the shape is unknown
+    validate_config(config, SCHEMA)
+    config["setups"]["cnn1d"]["model"]["chanels"] = 8
+    with pytest.raises(ConfigError, match="unknown option 'chanels'"):
+        validate_config(config, SCHEMA)
+
+
+def test_every_registered_dataset_has_a_known_shape():
+    assert set(DATASET_SHAPES) == set(DATASETS)
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "gpu.yaml", "convergence.yaml"])
+def test_shipped_configs_validate(name):
+    config = yaml.safe_load((REPO / "config" / name).read_text())
+    resolved = validate_config(config, SCHEMA)
+    assert set(resolved["setups"]) == set(config["setups"])
+
+
+def test_checking_paper_models_stays_cheap():
+    """CIFAR ResNets are built on the meta device without their random init, whose meta kernels
+    would import torch._dynamo and sympy (3 s of every snakemake start-up)."""
+    code = (
+        "import sys, yaml\n"
+        "from runvar.config import load_schema, validate_config\n"
+        f"validate_config(yaml.safe_load(open({str(REPO / 'config/paper.yaml')!r})), "
+        f"load_schema({str(REPO / 'config/schema.yaml')!r}))\n"
+        "print(sorted(m for m in ('sympy', 'torch._dynamo', 'torchvision') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

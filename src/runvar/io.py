@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
-import tempfile
 import time
 import traceback
 import zipfile
@@ -26,18 +26,38 @@ class CorruptFileError(ValueError):
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
 
-    A killed or failing writer leaves no file at ``path`` that looks finished.
+    A killed or failing writer leaves no file at ``path`` that looks finished. The file gets
+    the permissions a plain ``open(path, "w")`` would give it (``0o666`` less the umask, or
+    what the directory's default ACL says), so collaborators in the group can read results;
+    :func:`tempfile.mkstemp` would make it ``0o600``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = _create_temp(path)
     try:
         yield Path(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _create_temp(path: Path) -> str:
+    """Create an empty, uniquely named temporary file beside ``path``; return its name.
+
+    Like :func:`tempfile.mkstemp` (``O_EXCL``, so never an existing file), but with mode
+    ``0o666``: the kernel applies the umask as for any new file, and the umask is never read
+    or changed (``os.umask`` can only read it by setting it, process-wide).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            os.close(os.open(tmp, flags, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> None:

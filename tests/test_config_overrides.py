@@ -1,0 +1,147 @@
+"""Config values given on the command line (``snakemake --config``) arrive as strings and are
+read as YAML where the schema (or a model's or dataset's signature) wants no string."""
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from snakemake.cli import parse_config
+from snakemake.utils import update_config
+
+from runvar.config import ConfigError, coerce_overrides, load_schema, validate_config
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = load_schema(REPO / "config" / "schema.yaml")
+
+
+def with_overrides(configfile: str, *entries: str) -> dict:
+    """The config snakemake hands the Snakefile: the file, then ``--config`` entries merged in."""
+    config = yaml.safe_load((REPO / "config" / configfile).read_text())
+    update_config(config, parse_config(list(entries)))
+    return config
+
+
+def test_snakemake_hands_nested_values_over_as_strings():
+    # what the rest of this file relies on (snakemake 9.27.1 reads the value with YAML's
+    # BaseLoader: the mapping is parsed, every scalar in it stays a string)
+    assert parse_config(["studies={sources: {runs: 12}}"]) == {"studies": {"sources": {"runs": "12"}}}
+    assert parse_config(["train={seeds_per_job: 5}"]) == {"train": {"seeds_per_job": "5"}}
+    raw = with_overrides("config.yaml", "studies={sources: {runs: 12}}")
+    errors = list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(raw))
+    assert [(list(e.absolute_path), e.message) for e in errors] == [
+        (["studies", "sources", "runs"], "'12' is not of type 'integer'")]
+
+
+def test_runs_and_seeds_per_job_are_read_as_integers():
+    config = with_overrides("config.yaml", "studies={sources: {runs: 12}}", "train={seeds_per_job: 5}")
+    resolved = validate_config(config, SCHEMA)
+    assert resolved["studies"]["sources"]["runs"] == 12
+    assert resolved["train"]["seeds_per_job"] == 5
+    # the rest of the block comes from the config file, untouched
+    assert resolved["studies"]["sources"]["variants"][0] == "none"
+    assert config["studies"]["sources"]["runs"] == "12"  # the caller's config is not changed
+
+
+def test_numbers_booleans_and_lists_where_the_schema_wants_them():
+    config = with_overrides(
+        "config.yaml",
+        "setups={cnn1d: {epochs: 60, optimizer: {lr: 1e-3, nesterov: false, momentum: 0.5}}}",
+        "studies={ensembles: {sizes: [1, 2, 4]}}",
+        "bootstrap={seed: 3}",
+    )
+    resolved = validate_config(config, SCHEMA)
+    cnn = resolved["setups"]["cnn1d"]
+    assert cnn["epochs"] == 60 and cnn["optimizer"]["lr"] == 0.001
+    assert cnn["optimizer"]["nesterov"] is False and cnn["optimizer"]["momentum"] == 0.5
+    assert resolved["studies"]["ensembles"]["sizes"] == [1, 2, 4]
+    assert resolved["bootstrap"]["seed"] == 3
+
+
+def test_strings_the_schema_wants_stay_strings():
+    config = with_overrides(
+        "config.yaml",
+        "setups={2024: {model: {name: linear}}}",
+        "studies={depth: {setups: [linear, 2024], over_time: [2024]}}",
+        "setup_defaults={bitflip: {parameter: 0}}",
+    )
+    resolved = validate_config(config, SCHEMA)
+    assert "2024" in resolved["setups"] and resolved["studies"]["depth"]["setups"] == ["linear", "2024"]
+    assert resolved["setups"]["cnn1d"]["bitflip"]["parameter"] == "0"  # a parameter name
+
+
+def test_model_and_dataset_options_follow_their_signatures():
+    config = with_overrides(
+        "paper.yaml",
+        "datasets={cifar10: {root: 2024, download: false}}",
+        "setups={mlp512: {model: {hidden: [64, 32]}}}",
+    )
+    resolved = validate_config(config, SCHEMA)
+    # "false" would be true: a cluster without network would try to download
+    assert resolved["datasets"]["cifar10"] == {"root": "2024", "download": False}
+    assert resolved["setups"]["resnet14"]["dataset_options"]["download"] is False
+    assert resolved["setups"]["mlp512"]["model"]["hidden"] == [64, 32]
+    config = with_overrides("config.yaml", "setups={cnn1d: {model: {channels: 64, dropout: 0.5}}}")
+    assert validate_config(config, SCHEMA)["setups"]["cnn1d"]["model"] == {
+        "name": "cnn1d", "channels": 64, "layers": 3, "dropout": 0.5}
+
+
+def test_a_block_given_as_one_string_is_read_as_a_mapping():
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["train"] = "{seeds_per_job: 5}"
+    assert validate_config(config, SCHEMA)["train"] == {"seeds_per_job": 5}
+    assert coerce_overrides({"studies": "{sources: {setups: [a], variants: [init], runs: 12}}"}, SCHEMA) == {
+        "studies": {"sources": {"setups": ["a"], "variants": ["init"], "runs": 12}}}
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ("studies={sources: {runs: twelve}}", r"studies.sources.runs: 'twelve' is not of type 'integer'"),
+        ("studies={sources: {runs: 1.5}}", r"studies.sources.runs: '1.5' is not of type 'integer'"),
+        ("train={seeds_per_job: 0}", r"train.seeds_per_job: 0 is less than the minimum of 1"),
+        ("train={seeds_per_job: [5]}", r"train.seeds_per_job: \['5'\] is not of type 'integer'"),
+        ("setups={cnn1d: {model: {channels: wide}}}", r"setups.cnn1d.model: model 'cnn1d' rejects option channels='wide'"),
+    ],
+)
+def test_what_still_does_not_fit_is_rejected(entry, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config(with_overrides("config.yaml", entry), SCHEMA)
+
+
+def test_coercion_leaves_valid_configs_alone():
+    for name in ("config.yaml", "paper.yaml", "gpu.yaml"):
+        config = yaml.safe_load((REPO / "config" / name).read_text())
+        assert coerce_overrides(config, SCHEMA) == config
+
+
+def dry_run(*entries: str) -> subprocess.CompletedProcess:
+    """A dry run of the real workflow from the repository with ``--config`` entries."""
+    cmd = [sys.executable, "-m", "snakemake", "-n"]
+    for entry in entries:
+        cmd += ["--config", entry]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.workflow
+def test_dry_run_with_more_runs():
+    out = dry_run("studies={sources: {runs: 12}}")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "results/runs/cnn1d/bitflip/seed12/predictions.npz" in out.stdout
+
+
+@pytest.mark.workflow
+def test_dry_run_with_seeds_per_job():
+    out = dry_run("train={seeds_per_job: 5}")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "train_seeds_1_5" in out.stdout and "train_seeds_6_10" in out.stdout
+
+
+@pytest.mark.workflow
+def test_dry_run_with_a_wrong_value_fails_naming_it():
+    out = dry_run("studies={sources: {runs: twelve}}")
+    assert out.returncode != 0
+    assert "studies.sources.runs: 'twelve' is not of type 'integer'" in out.stdout + out.stderr
