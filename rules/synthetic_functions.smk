@@ -1,12 +1,11 @@
 # Snapp & Shamir's synthetic irreproducibility study (STUDY.md, "Synthetic irreproducibility").
 # One job per setting (all its pairs, windows and init modes trained together), then one
-# summary job writing every figure's table and plot. The plan is runvar.synthetic.plan (made
-# here from the raw config as well, so these rules also run without common.smk).
+# summary job writing every figure's table and plot. The plan is runvar.synthetic.plan, made
+# in common.smk from the validated config (so --config overrides arrive typed).
 from runvar.synthetic.plan import SETTING_JSON as SYNTHETIC_SETTING_JSON, figure_files
-from runvar.synthetic.plan import plan as synthetic_plan
 
-SYNTHETIC = config.get("synthetic") or {}
-SYNTHETIC_PLAN = synthetic_plan(config)
+SYNTHETIC = CFG.get("synthetic") or {}
+SYNTHETIC_PLAN = PLANS["synthetic"]
 SYNTHETIC_SETTINGS = SYNTHETIC_PLAN.detail["settings"]
 SYNTHETIC_FIGURES = SYNTHETIC_PLAN.detail["figures"]
 SYNTHETIC_RESOURCES = {"runtime": 30, "mem_mb": 2000, "cpus_per_task": 1, **SYNTHETIC.get("resources", {})}

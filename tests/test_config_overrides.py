@@ -145,3 +145,11 @@ def test_dry_run_with_a_wrong_value_fails_naming_it():
     out = dry_run("studies={sources: {runs: twelve}}")
     assert out.returncode != 0
     assert "studies.sources.runs: 'twelve' is not of type 'integer'" in out.stdout + out.stderr
+
+
+@pytest.mark.workflow
+def test_dry_run_with_a_synthetic_override():
+    # the synthetic rules plan from the validated config, where "8" has become 8
+    out = dry_run("synthetic={defaults: {pairs: 8}}")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "synthetic_setting" in out.stdout
