@@ -8,7 +8,8 @@ the verdicts they give. Two processes, one torch thread each:
 
     .venv/bin/python benchmarks/recipe_sweep.py cnn1d:120,240 linear:100,200,400@batch_size=4000,lr=0.5
 
-Each argument is SETUP:E1,E2,...[@key=value,...] (keys: batch_size, lr).
+Each argument is SETUP:E1,E2,...[@key=value,...] (keys: batch_size, lr, weight_decay,
+momentum, crop_padding).
 """
 
 from __future__ import annotations
@@ -48,12 +49,14 @@ def parse(arg: str) -> tuple[str, list[int], dict]:
     override: dict = {}
     for item in filter(None, options.split(",")):
         key, _, value = item.partition("=")
-        if key == "lr":
-            override["optimizer"] = {"lr": float(value)}
+        if key in ("lr", "weight_decay", "momentum"):
+            override.setdefault("optimizer", {})[key] = float(value)
         elif key == "batch_size":
             override["batch_size"] = int(value)
+        elif key == "crop_padding":
+            override["augment"] = {"crop_padding": int(value)}
         else:
-            raise SystemExit(f"unknown override {key!r}; allowed: batch_size, lr")
+            raise SystemExit(f"unknown override {key!r}; allowed: batch_size, lr, weight_decay, momentum, crop_padding")
     return name, [int(e) for e in epochs.split(",")], override
 
 

@@ -65,11 +65,11 @@ def test_strings_the_schema_wants_stay_strings():
     config = with_overrides(
         "config.yaml",
         "setups={2024: {model: {name: linear}}}",
-        "studies={depth: {setups: [linear, 2024], over_time: [2024]}}",
+        "studies={depth: {setups: [cnn1d, 2024], variants: [init], runs: 2, over_time: [2024]}}",
         "setup_defaults={bitflip: {parameter: 0}}",
     )
     resolved = validate_config(config, SCHEMA)
-    assert "2024" in resolved["setups"] and resolved["studies"]["depth"]["setups"] == ["linear", "2024"]
+    assert "2024" in resolved["setups"] and resolved["studies"]["depth"]["setups"] == ["cnn1d", "2024"]
     assert resolved["setups"]["cnn1d"]["bitflip"]["parameter"] == "0"  # a parameter name
 
 

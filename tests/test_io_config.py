@@ -140,7 +140,7 @@ def test_misspelt_model_option_names_setup_option_and_accepted_options(config):
 
 
 def test_options_of_a_model_without_options(config):
-    config["setups"]["linear"]["model"]["hidden"] = [8]
+    config["setups"]["linear"] = {"model": {"name": "linear", "hidden": [8]}}
     with pytest.raises(ConfigError, match=r"setups.linear.model: unknown option 'hidden' for model 'linear'; accepted options: \(none\)"):
         validate_config(config, SCHEMA)
 
@@ -155,6 +155,7 @@ def test_options_of_a_model_without_options(config):
     ],
 )
 def test_model_option_of_wrong_type_or_value_is_a_config_error(config, setup, option, value, message):
+    config["setups"].setdefault("mlp512", {"model": {"name": "mlp"}})
     config["setups"][setup]["model"][option] = value
     with pytest.raises(ConfigError, match=message):
         validate_config(config, SCHEMA)
@@ -186,6 +187,27 @@ def test_shipped_configs_validate(name):
     config = yaml.safe_load((REPO / "config" / name).read_text())
     resolved = validate_config(config, SCHEMA)
     assert set(resolved["setups"]) == set(config["setups"])
+
+
+def test_full_config_adds_the_long_studies_to_the_quick_one():
+    """`make study-full` merges config/full.yaml onto config/config.yaml as snakemake does."""
+    from snakemake.utils import update_config
+
+    from runvar.studies import plan_studies
+
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    quick = plan_studies(validate_config(config, SCHEMA))
+    assert not quick["selection"].detail and "depth" not in config["studies"]
+    update_config(config, yaml.safe_load((REPO / "config" / "full.yaml").read_text()))
+    resolved = validate_config(config, SCHEMA)
+    plans = plan_studies(resolved)
+    assert resolved["studies"]["sources"] == yaml.safe_load((REPO / "config" / "config.yaml").read_text())["studies"]["sources"]
+    assert {"depth", "architectures", "selection"} <= set(resolved["studies"])
+    assert resolved["setups"]["mlp512"]["epochs"] == 1600
+    assert plans["selection"].setups["sel.lenet.learned"]["epochs"] == 1600
+    assert "results/tables/selection_accuracy.md" in plans["selection"].targets
+    # every recipe a table uses gets its plateau check, the long ones included
+    assert {"mlp512.epochs3200", "sel.lenet.k8.epochs1600"} <= set(plans["plateau"].setups)
 
 
 def test_checking_paper_models_stays_cheap():
