@@ -112,6 +112,10 @@ def validate_config(config: Mapping, schema: Mapping) -> dict:
                     f"studies.{study}.variants: unknown variant {variant!r}; "
                     f"valid variants: {list(VARIANTS)}"
                 )
+    if not problems:  # rows whose variant varies nothing of its setup (runvar.variant_checks)
+        from .variant_checks import variant_problems
+
+        problems += variant_problems(config.get("studies", {}), setups)
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
     return resolved
