@@ -4,7 +4,7 @@
 
 
 # TTA from saved weights, chunked like training: one job per chunk of seeds of (setup, variant).
-for _seeds in seed_chunks(max_runs(), SEEDS_PER_JOB) if TTA_VIEWS else []:
+for _seeds in seed_chunks(max_runs(), SEEDS_PER_JOB) if TTA_METHODS else []:
     _span = f"{_seeds[0]}-{_seeds[-1]}"
 
     rule:
@@ -14,10 +14,10 @@ for _seeds in seed_chunks(max_runs(), SEEDS_PER_JOB) if TTA_VIEWS else []:
             data=lambda wc: f"results/data/{SETUPS[wc.setup]['dataset']}.npz",
             models=[f"{RUN_DIR}/model.pt".replace("{seed}", str(s)) for s in _seeds],
         output:
-            [f"{RUN_DIR}/tta-{view}.npz".replace("{seed}", str(s)) for s in _seeds for view in TTA_VIEWS],
+            [f"{RUN_DIR}/{method}.npz".replace("{seed}", str(s)) for s in _seeds for method in TTA_METHODS],
         params:
             setup=setup_of,
-            views=TTA_VIEWS,
+            methods=TTA_METHODS,
             padding=TTA_PADDING,
         log:
             f"results/logs/tta/{{setup}}/{{variant}}/seeds{_span}.log",

@@ -21,6 +21,7 @@ from typing import Any
 from ..config import ConfigError, derive_setup, max_runs
 from ..seeds import VARIANTS, variant_sources
 from ..studies import StudyPlan
+from .tta import tta_methods
 
 
 def _check_variants(where: str, variants: list[str], onset: bool = False) -> None:
@@ -87,6 +88,8 @@ def reduction_plan(
                 "pool": row("Single model", base, pool_variant, block["runs"]),
                 "snapshot": dict(snapshot, runs=block["runs"]) if snapshot else None,
                 "views": list(block["views"]),
+                "strategies": list(block.get("strategies", ["tta"])),
+                "methods": tta_methods(block.get("strategies", ["tta"]), block["views"]),
                 "crop_padding": int(block.get("crop_padding", 4)),
             }
     block = studies.get("onset")
