@@ -83,12 +83,21 @@ def variant_metrics(
     record_paths: Sequence[str | os.PathLike[str]],
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
+    snapshot_of: str | None = None,
 ) -> dict[str, Any]:
     """The metrics row of one (setup, variant) from its runs' files.
 
     For ``none`` every run must be bitwise identical, else :class:`DeterminismError`.
+    With ``snapshot_of`` (a base setup), the runs are snapshot-ensemble runs: each run's logits
+    are the mean over its cycle ends, and the row is (``snapshot_of``, ``variant``) with
+    ``trained_as`` naming the runs' own setup and variant (SD Table 6's snapshot rows).
     """
-    logits, labels = load_prediction_stack(list(prediction_paths))
+    if snapshot_of is None:
+        logits, labels = load_prediction_stack(list(prediction_paths))
+    else:
+        from .reduction.ensembles import snapshot_ensemble_stack
+
+        logits, labels = snapshot_ensemble_stack(list(prediction_paths))
     records = [load_json(p) for p in record_paths]
     identical = all_identical(logits)
     if variant == "none" and not identical:
@@ -109,7 +118,9 @@ def variant_metrics(
         train_seconds_mean=sum(r["wall_seconds"] for r in records) / len(records),
     )
     trained = {r["variant"] for r in records}
-    if trained != {variant}:  # a cuDNN variant on CPU reuses its twin's runs
+    if snapshot_of is not None:
+        row.update(setup=snapshot_of, trained_as=f"{row['setup']}/{sorted(trained)[0]}")
+    elif trained != {variant}:  # a cuDNN variant on CPU reuses its twin's runs
         row["trained_as"] = sorted(trained)[0]
     return row
 
