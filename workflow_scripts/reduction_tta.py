@@ -1,5 +1,9 @@
 """TTA rules: every TTA method's logits of the chunk's saved runs (final weights and snapshots)."""
 
+from runvar.cpu_isa import pin_job
+
+pin_job(snakemake)  # execution.cpu_isa: before anything imports torch
+
 from runvar.data import load_dataset
 from runvar.io import save_predictions
 from runvar.io import log_to

@@ -63,6 +63,41 @@ def configure(device: torch.device, threads: int, nondeterministic_kernels: bool
     }
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, else what the platform says)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def hardware(device: torch.device) -> dict[str, str]:
+    """What the run's bits depend on besides software versions and threads: the CPU model, the
+    CPU kernels torch chose (its capability, and any pinning variables of ``execution.cpu_isa``),
+    and on CUDA the GPU, driver and cuDNN."""
+    from .cpu_isa import pinned_environment
+
+    record = {
+        "cpu_model": cpu_model(),
+        "machine": platform.machine(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_isa_environment": pinned_environment(),
+    }
+    if device.type == "cuda":
+        driver = getattr(torch._C, "_cuda_getDriverVersion", lambda: None)()
+        record.update(
+            gpu_name=torch.cuda.get_device_name(device),
+            gpu_capability=".".join(map(str, torch.cuda.get_device_capability(device))),
+            cuda_driver=str(driver) if driver is not None else "unknown",
+            cudnn=str(torch.backends.cudnn.version()),
+        )
+    return record
+
+
 def versions() -> dict[str, str]:
     """Versions that can change the bits of a run."""
     from . import __version__

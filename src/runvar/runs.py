@@ -103,7 +103,8 @@ def variant_metrics(
     if variant == "none" and not identical:
         raise DeterminismError(
             f"variant 'none' gave different predictions across {len(logits)} runs with identical "
-            "seeds: some randomness is not controlled by the per-source generators "
+            "seeds: some randomness is not controlled by the per-source generators, or the runs "
+            f"ran on different hardware or software. {provenance_differences(records)} "
             f"(runs: {', '.join(str(p) for p in prediction_paths)})"
         )
     row = variability(logits, labels, resamples=resamples, seed=seed)
@@ -123,6 +124,25 @@ def variant_metrics(
     elif trained != {variant}:  # a cuDNN variant on CPU reuses its twin's runs
         row["trained_as"] = sorted(trained)[0]
     return row
+
+
+def provenance_differences(records: Sequence[Mapping[str, Any]]) -> str:
+    """The hardware, software and execution entries in which the run records differ, as a
+    sentence (bits depend on the CPU kernels, GPU, driver, library versions and threads).
+
+    >>> provenance_differences([{"hardware": {"cpu_model": "A"}}, {"hardware": {"cpu_model": "B"}}])
+    "Their records differ in hardware.cpu_model: 'A' / 'B'."
+    """
+    found = []
+    for section in ("hardware", "versions", "execution"):
+        keys = sorted({key for r in records for key in (r.get(section) or {})})
+        for key in keys:
+            values = list(dict.fromkeys(repr((r.get(section) or {}).get(key)) for r in records))
+            if len(values) > 1:
+                found.append(f"{section}.{key}: {' / '.join(values)}")
+    if not found:
+        return "Their records show no hardware, software or execution difference."
+    return "Their records differ in " + "; ".join(found) + "."
 
 
 def load_metrics_rows(paths: Sequence[str | os.PathLike[str]]) -> dict[str, dict]:

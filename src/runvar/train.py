@@ -22,7 +22,8 @@ from torch import nn
 from .bitflip import flip_one_bit
 from .config import digest
 from .data import Dataset, augment_batch
-from .execution import configure, resolve_device, versions
+from .cpu_isa import check_pinned
+from .execution import configure, hardware, resolve_device, versions
 from .models import build_model, set_stochastic_generator
 from .models.layers import REFERENCE_FULL_LR
 from .io import write_atomic
@@ -180,6 +181,7 @@ def train_run(
     schedule restarts each cycle and the test logits and weights at every cycle end are kept.
     """
     started = time.perf_counter()
+    check_pinned(setup)
     execution = setup.get("execution", {})
     device = resolve_device(execution.get("device", "cpu"))
     mode = configure(device, int(execution.get("threads", 1)), seeds.cudnn)
@@ -279,6 +281,7 @@ def train_run(
         "seeds": seeds.as_dict(),
         "bitflip": bitflip,
         "execution": mode,
+        "hardware": hardware(device),
         "versions": versions(),
         "dataset_checksum": data.checksum,
         "wall_seconds": time.perf_counter() - started,
