@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from runvar.cpu_isa import CAPABILITY_ORDER, CpuIsaError, ISA_ENVIRONMENT, pin
+from runvar.execution import CAPABILITY_ORDER, CpuIsaError, ISA_ENVIRONMENT, pin
 
 RUN = r"""
 import hashlib, json, sys
-from runvar.cpu_isa import pin
+from runvar.execution import pin
 isa = None if sys.argv[1] == "unpinned" else sys.argv[1]
 pin(isa)
 import torch

@@ -9,6 +9,7 @@ import yaml
 from runvar.config import ConfigError, load_schema, validate_config
 from runvar.io import save_json, save_predictions
 from runvar.metrics import variability
+from runvar.reduction.ensembles import snapshot_ensemble_stack
 from runvar.runs import variant_metrics
 from runvar.sources.plan import plan
 from runvar.studies import plan_studies
@@ -64,7 +65,8 @@ def test_snapshot_row_is_the_variability_of_snapshot_ensembles(tmp_path):
         save_json(record, {"setup": "net.cycles5", "variant": "all", "config_digest": "d", "wall_seconds": 1.0,
                            "execution": {"cudnn_effective": False, "device": "cpu", "threads": 1}})
         records.append(record)
-    row = variant_metrics("snapshot", predictions, records, resamples=200, seed=0, snapshot_of="net")
+    row = variant_metrics("snapshot", predictions, records, resamples=200, seed=0, snapshot_of="net",
+                          stack=snapshot_ensemble_stack(predictions))
     expected = variability(np.stack(ensembles), labels, resamples=200, seed=0)
     assert row["setup"] == "net" and row["variant"] == "snapshot" and row["trained_as"] == "net.cycles5/all"
     for key in ("accuracy_sd", "cross_entropy_sd", "pairwise_disagreement"):

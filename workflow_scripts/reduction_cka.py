@@ -1,6 +1,6 @@
 """Rule cka: mean linear CKA per (variant, layer) between pairs of saved runs (SD Fig. 1)."""
 
-from runvar.cpu_isa import pin_job
+from runvar.execution import pin_job
 
 pin_job(snakemake)  # execution.cpu_isa: before anything imports torch
 

@@ -1,6 +1,6 @@
 """TTA rules: every TTA method's logits of the chunk's saved runs (final weights and snapshots)."""
 
-from runvar.cpu_isa import pin_job
+from runvar.execution import pin_job
 
 pin_job(snakemake)  # execution.cpu_isa: before anything imports torch
 

@@ -1,6 +1,6 @@
 """Training rules: train the job's seeds of one (setup, variant), one run directory each."""
 
-from runvar.cpu_isa import pin_job
+from runvar.execution import pin_job
 
 pin_job(snakemake)  # execution.cpu_isa: before anything imports torch
 

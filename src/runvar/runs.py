@@ -84,20 +84,17 @@ def variant_metrics(
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
     snapshot_of: str | None = None,
+    stack: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """The metrics row of one (setup, variant) from its runs' files.
 
     For ``none`` every run must be bitwise identical, else :class:`DeterminismError`.
-    With ``snapshot_of`` (a base setup), the runs are snapshot-ensemble runs: each run's logits
-    are the mean over its cycle ends, and the row is (``snapshot_of``, ``variant``) with
-    ``trained_as`` naming the runs' own setup and variant (SD Table 6's snapshot rows).
+    ``stack`` gives the runs' (logits, labels) already computed from the prediction files
+    (e.g. snapshot ensembles); by default, each file's final logits. With ``snapshot_of`` (a
+    base setup) the row is (``snapshot_of``, ``variant``), with ``trained_as`` naming the runs'
+    own setup and variant (SD Table 6's snapshot rows).
     """
-    if snapshot_of is None:
-        logits, labels = load_prediction_stack(list(prediction_paths))
-    else:
-        from .reduction.ensembles import snapshot_ensemble_stack
-
-        logits, labels = snapshot_ensemble_stack(list(prediction_paths))
+    logits, labels = stack if stack is not None else load_prediction_stack(list(prediction_paths))
     records = [load_json(p) for p in record_paths]
     identical = all_identical(logits)
     if variant == "none" and not identical:

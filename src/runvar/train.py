@@ -22,8 +22,7 @@ from torch import nn
 from .bitflip import flip_one_bit
 from .config import digest
 from .data import Dataset, augment_batch
-from .cpu_isa import check_pinned
-from .execution import configure, hardware, resolve_device, versions
+from .execution import check_pinned, configure, hardware, resolve_device, versions
 from .models import build_model, set_stochastic_generator
 from .models.layers import REFERENCE_FULL_LR
 from .io import write_atomic
