@@ -11,9 +11,8 @@ sys.path.insert(0, _SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p))
 
 from runvar.config import load_schema, max_runs as config_max_runs, validate_config
-from runvar.studies import REPORT_CATEGORIES as REPORT
 from runvar.seeds import VARIANTS
-from runvar.studies import PLATEAU_JSON, metrics_runs, plan_studies, variant_runs
+from runvar.studies import PLATEAU_JSON, REPORT_CATEGORIES as REPORT, metrics_runs, plan_studies, variant_runs
 
 
 CFG = validate_config(config, load_schema(Path(workflow.basedir) / "config" / "schema.yaml"))
