@@ -12,7 +12,7 @@ os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_SRC, os.environ.get("P
 
 from runvar.config import load_schema, max_runs as config_max_runs, validate_config
 from runvar.seeds import VARIANTS
-from runvar.studies import PLATEAU_JSON, metrics_runs, plan_studies, variant_runs
+from runvar.studies import PLATEAU_JSON, REPORT_CATEGORIES as REPORT, metrics_runs, plan_studies, variant_runs
 
 
 CFG = validate_config(config, load_schema(Path(workflow.basedir) / "config" / "schema.yaml"))
@@ -88,8 +88,17 @@ def seed_chunks(runs, size):
 
 
 def study_metrics(wildcards):
+    """Metrics rows of a table study, setup by setup: its variants, then its snapshot row."""
     study = STUDIES[wildcards.study]
-    return [f"results/metrics/{s}/{v}.json" for s in study["setups"] for v in study["variants"]]
+    snapshots = PLANS["sources"].detail["snapshots"].get(wildcards.study, {})
+    return [f"results/metrics/{s}/{v}.json" for s in study["setups"]
+            for v in study["variants"] + ["snapshot"] * (s in snapshots)]
+
+
+def snapshot_spec(setup):
+    """The runs whose snapshot ensembles make the `snapshot` row of base ``setup`` (most runs)."""
+    specs = [rows[setup] for rows in PLANS["sources"].detail["snapshots"].values() if setup in rows]
+    return max(specs, key=lambda spec: spec["runs"])
 
 
 def over_time_histories(wildcards):

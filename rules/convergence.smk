@@ -10,8 +10,8 @@ rule convergence_table:
         csv=report(
             "results/tables/convergence_{setup}.csv",
             caption="captions/convergence_table.rst",
-            category="Training length",
-            subcategory="{setup}",
+            category=REPORT["convergence"],
+            subcategory="training length {setup}",
         ),
         md="results/tables/convergence_{setup}.md",
     params:
@@ -34,8 +34,8 @@ rule convergence_figure:
         png=report(
             "results/figures/convergence_{setup}.png",
             caption="captions/convergence_figure.rst",
-            category="Training length",
-            subcategory="{setup}",
+            category=REPORT["convergence"],
+            subcategory="training length {setup}",
         ),
         pdf="results/figures/convergence_{setup}.pdf",
     log:

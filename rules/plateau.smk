@@ -28,13 +28,15 @@ rule plateau_table:
         csv=report(
             "results/tables/plateau.csv",
             caption="captions/plateau_table.rst",
-            category="Convergence",
+            category=REPORT["convergence"],
+            subcategory="plateau checks",
         ),
         md="results/tables/plateau.md",
         png=report(
             "results/figures/plateau.png",
             caption="captions/plateau_figure.rst",
-            category="Convergence",
+            category=REPORT["convergence"],
+            subcategory="plateau checks",
         ),
         pdf="results/figures/plateau.pdf",
     log:

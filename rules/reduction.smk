@@ -4,7 +4,7 @@
 
 
 # TTA from saved weights, chunked like training: one job per chunk of seeds of (setup, variant).
-for _seeds in seed_chunks(max_runs(), SEEDS_PER_JOB) if TTA_VIEWS else []:
+for _seeds in seed_chunks(max_runs(), SEEDS_PER_JOB) if TTA_METHODS else []:
     _span = f"{_seeds[0]}-{_seeds[-1]}"
 
     rule:
@@ -14,10 +14,10 @@ for _seeds in seed_chunks(max_runs(), SEEDS_PER_JOB) if TTA_VIEWS else []:
             data=lambda wc: f"results/data/{SETUPS[wc.setup]['dataset']}.npz",
             models=[f"{RUN_DIR}/model.pt".replace("{seed}", str(s)) for s in _seeds],
         output:
-            [f"{RUN_DIR}/tta-{view}.npz".replace("{seed}", str(s)) for s in _seeds for view in TTA_VIEWS],
+            [f"{RUN_DIR}/{method}.npz".replace("{seed}", str(s)) for s in _seeds for method in TTA_METHODS],
         params:
             setup=setup_of,
-            views=TTA_VIEWS,
+            methods=TTA_METHODS,
             padding=TTA_PADDING,
         log:
             f"results/logs/tta/{{setup}}/{{variant}}/seeds{_span}.log",
@@ -39,7 +39,7 @@ rule reduction_ensembles:
         csv=report(
             "results/tables/ensembles_{setup}.csv",
             caption="captions/reduction_ensembles.rst",
-            category="Reducing variability",
+            category=REPORT["reduction"],
             subcategory="{setup}",
         ),
         md="results/tables/ensembles_{setup}.md",
@@ -64,14 +64,14 @@ rule reduction_tta_table:
         csv=report(
             "results/tables/tta_{setup}.csv",
             caption="captions/reduction_tta.rst",
-            category="Reducing variability",
+            category=REPORT["reduction"],
             subcategory="{setup}",
         ),
         md="results/tables/tta_{setup}.md",
         claims_csv=report(
             "results/claims/reduction_{setup}.csv",
             caption="captions/reduction_claims.rst",
-            category="Reducing variability",
+            category=REPORT["claims"],
             subcategory="{setup}",
         ),
         claims_md="results/claims/reduction_{setup}.md",
@@ -96,7 +96,7 @@ rule reduction_rows_table:
         csv=report(
             "results/tables/{table}_{setup}.csv",
             caption="captions/reduction_rows.rst",
-            category="Variability over settings",
+            category=REPORT["settings"],
             subcategory="{setup}",
         ),
         md="results/tables/{table}_{setup}.md",
@@ -124,7 +124,7 @@ rule reduction_onset_figure:
         png=report(
             "results/figures/onset_{setup}.png",
             caption="captions/reduction_onset.rst",
-            category="Variability over settings",
+            category=REPORT["settings"],
             subcategory="{setup}",
         ),
         pdf="results/figures/onset_{setup}.pdf",
@@ -145,7 +145,7 @@ rule reduction_cka:
         csv=report(
             "results/tables/cka_{setup}.csv",
             caption="captions/reduction_cka.rst",
-            category="Representations (CKA)",
+            category=REPORT["cka"],
             subcategory="{setup}",
         ),
         md="results/tables/cka_{setup}.md",
@@ -172,7 +172,7 @@ rule reduction_cka_figure:
         png=report(
             "results/figures/cka_{setup}.png",
             caption="captions/reduction_cka.rst",
-            category="Representations (CKA)",
+            category=REPORT["cka"],
             subcategory="{setup}",
         ),
         pdf="results/figures/cka_{setup}.pdf",

@@ -4,7 +4,7 @@
 from runvar.reduction.plan import ROW_TABLES
 
 REDUCTION = PLANS["reduction"].detail
-TTA_VIEWS = list(dict.fromkeys(v for spec in REDUCTION.get("tta", {}).values() for v in spec["views"]))
+TTA_METHODS = list(dict.fromkeys(m for spec in REDUCTION.get("tta", {}).values() for m in spec["methods"]))
 TTA_PADDING = int((STUDIES.get("tta") or {}).get("crop_padding", 4))
 
 
@@ -13,8 +13,8 @@ def spec_files(spec, name):
     return run_files(spec["setup"], spec["variant"], name, spec["runs"])
 
 
-def tta_files(spec, views):
-    return {view: spec_files(spec, f"tta-{view}.npz") for view in views}
+def tta_files(spec, methods):
+    return {method: spec_files(spec, f"{method}.npz") for method in methods}
 
 
 def row_table_rows(wildcards):
@@ -40,11 +40,11 @@ def tta_inputs(wildcards):
     plan = REDUCTION["tta"][wildcards.setup]
     inputs = {"pool": spec_files(plan["pool"], "predictions.npz"),
               "plateau": plateau_files([plan["pool"]["setup"]] + ([plan["snapshot"]["setup"]] if plan["snapshot"] else []))}
-    for view, paths in tta_files(plan["pool"], plan["views"]).items():
+    for view, paths in tta_files(plan["pool"], plan["methods"]).items():
         inputs[f"pool_{view}"] = paths
     if plan["snapshot"]:
         inputs["snapshot"] = spec_files(plan["snapshot"], "predictions.npz")
-        for view, paths in tta_files(plan["snapshot"], plan["views"]).items():
+        for view, paths in tta_files(plan["snapshot"], plan["methods"]).items():
             inputs[f"snapshot_{view}"] = paths
     return inputs
 

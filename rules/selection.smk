@@ -13,7 +13,7 @@ if SELECTION:
             csv=report(
                 "results/tables/selection_accuracy.csv",
                 caption="captions/selection_table.rst",
-                category="Weight selection",
+                category=REPORT["selection"],
                 subcategory="accuracy and SD",
             ),
             md="results/tables/selection_accuracy.md",
@@ -40,14 +40,14 @@ if SELECTION:
             accuracy_png=report(
                 "results/figures/selection_accuracy.png",
                 caption="captions/selection_accuracy_figure.rst",
-                category="Weight selection",
+                category=REPORT["selection"],
                 subcategory="accuracy and SD",
             ),
             accuracy_pdf="results/figures/selection_accuracy.pdf",
             sd_png=report(
                 "results/figures/selection_sd.png",
                 caption="captions/selection_sd_figure.rst",
-                category="Weight selection",
+                category=REPORT["selection"],
                 subcategory="accuracy and SD",
             ),
             sd_pdf="results/figures/selection_sd.pdf",
@@ -67,7 +67,7 @@ if SELECTION:
             csv=report(
                 "results/tables/selection_memory.csv",
                 caption="captions/selection_memory.rst",
-                category="Weight selection",
+                category=REPORT["selection"],
                 subcategory="memory",
             ),
             md="results/tables/selection_memory.md",
@@ -93,7 +93,7 @@ if SELECTION and SELECTION.get("protocol"):
             csv=report(
                 "results/tables/selection_protocol.csv",
                 caption="captions/selection_protocol.rst",
-                category="Weight selection",
+                category=REPORT["selection"],
                 subcategory="SD protocol",
             ),
             md="results/tables/selection_protocol.md",

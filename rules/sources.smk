@@ -5,14 +5,14 @@ rule sources_table:
         csv=report(
             "results/tables/sources_{setup}.csv",
             caption="captions/sources_table.rst",
-            category="Sources of nondeterminism",
+            category=REPORT["sources"],
             subcategory="{setup}",
         ),
         md="results/tables/sources_{setup}.md",
         claims_csv=report(
             "results/claims/sources_{setup}.csv",
             caption="captions/sources_claims.rst",
-            category="Sources of nondeterminism",
+            category=REPORT["claims"],
             subcategory="{setup}",
         ),
         claims_md="results/claims/sources_{setup}.md",
@@ -36,7 +36,7 @@ rule sources_figure:
         png=report(
             "results/figures/sources_{setup}.png",
             caption="captions/sources_figure.rst",
-            category="Sources of nondeterminism",
+            category=REPORT["sources"],
             subcategory="{setup}",
         ),
         pdf="results/figures/sources_{setup}.pdf",
@@ -57,7 +57,7 @@ rule sources_study_table:
         csv=report(
             "results/tables/{study}.csv",
             caption="captions/study_table.rst",
-            category="Depth and architectures",
+            category=REPORT["tables"],
         ),
         md="results/tables/{study}.md",
     log:
@@ -77,7 +77,7 @@ rule sources_over_time:
         png=report(
             "results/figures/bitflip_over_time.png",
             caption="captions/bitflip_over_time.rst",
-            category="Depth and architectures",
+            category=REPORT["tables"],
         ),
         pdf="results/figures/bitflip_over_time.pdf",
     log:

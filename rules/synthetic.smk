@@ -34,13 +34,13 @@ if SYNTHETIC_FIGURES:
         output:
             csv=[
                 report(path, caption="captions/synthetic_table.rst",
-                       category="Synthetic irreproducibility", subcategory="tables")
+                       category=REPORT["synthetic"], subcategory="tables")
                 for path in synthetic_outputs("tables", "csv")
             ],
             md=synthetic_outputs("tables", "md"),
             png=[
                 report(path, caption="captions/synthetic_figure.rst",
-                       category="Synthetic irreproducibility", subcategory="figures")
+                       category=REPORT["synthetic"], subcategory="figures")
                 for path in synthetic_outputs("figures", "png")
             ],
             pdf=synthetic_outputs("figures", "pdf"),

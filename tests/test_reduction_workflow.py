@@ -21,7 +21,8 @@ pytestmark = pytest.mark.workflow
 
 REDUCTION_STUDIES = {
     "ensembles": {"setups": ["tiny_cnn"], "variant": "all", "runs": 4, "cycles": 2, "sizes": [1, 2]},
-    "tta": {"setups": ["tiny_cnn"], "runs": 4, "views": ["crop5", "crop9"], "crop_padding": 4},
+    "tta": {"setups": ["tiny_cnn"], "runs": 4, "views": ["crop5", "crop9"], "crop_padding": 4,
+            "strategies": ["tta", "tta_noorig"]},
     "onset": {"setups": ["tiny_cnn"], "variants": ["shuffle"], "epochs": [0, 1], "runs": 4},
     "cka": {"setups": ["tiny_cnn"], "variants": ["shuffle", "all"], "runs": 4, "examples": 60, "seed": 0},
     "ablations": {"setups": ["tiny_cnn"], "runs": 4,
@@ -102,14 +103,15 @@ def test_ensembles_table_matches_the_runs(study):
 
 def test_tta_files_table_and_claim(study):
     workdir, _ = study
-    tta = np.load(runs(workdir, "tiny_cnn.cycles2", "all", "tta-crop9.npz")[0])
+    tta = np.load(runs(workdir, "tiny_cnn.cycles2", "all", "tta_noorig-crop9.npz")[0])
     assert tta["logits"].shape == (120, 10) and tta["snapshot_logits"].shape == (2, 120, 10)
     assert np.array_equal(tta["snapshot_logits"][-1], tta["logits"])
     table = pd.read_csv(workdir / "results/tables/tta_tiny_cnn.csv")
-    assert list(table["setting"]) == ["Single model", "Snapshot ensemble", "Single/crop5-TTA",
-                                      "Single/crop9-TTA", "Snapshot/crop5-TTA", "Snapshot/crop9-TTA"]
+    assert list(table["setting"]) == ["Single model", "Snapshot ensemble", "Single/crop5 tta", "Single/crop9 tta",
+                                      "Single/crop5 tta_noorig", "Single/crop9 tta_noorig", "Snapshot/crop5 tta",
+                                      "Snapshot/crop9 tta", "Snapshot/crop5 tta_noorig", "Snapshot/crop9 tta_noorig"]
     logits, labels = load_prediction_stack(runs(workdir, "tiny_cnn", "all", "tta-crop5.npz"))
-    row = table.set_index("setting").loc["Single/crop5-TTA"]
+    row = table.set_index("setting").loc["Single/crop5 tta"]
     assert row["cross_entropy_sd"] == pytest.approx(variability(logits, labels, resamples=1000)["cross_entropy_sd"])
     md = (workdir / "results/tables/tta_tiny_cnn.md").read_text()
     assert "Variability reduction (%) = mean over the five metrics" in md and "Flip is left out" in md
@@ -119,7 +121,7 @@ def test_tta_files_table_and_claim(study):
     assert not table["converged"].any() and "| Converged |" in md
     tests = claims[claims["level"] == "test"].set_index("test")
     reductions = table.set_index("setting")["reduction_mean"]
-    for setting in ["Snapshot ensemble", "Single/crop5-TTA", "Snapshot/crop9-TTA"]:
+    for setting in ["Snapshot ensemble", "Single/crop5 tta", "Snapshot/crop9 tta"]:
         test = tests.loc[f"{setting} vs single model"]
         assert test["statistic"] == pytest.approx(reductions[setting])
         assert test["ci95_low"] <= test["ci95_high"] and test["margin"] == "> 0"

@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +99,24 @@ def test_report_is_self_contained(finished):
     assert len(html) > 100_000
     for name in ("sources_tiny_cnn.csv", "sources_tiny_cnn.png", "sources_tiny_mlp.csv"):
         assert name in html
+
+
+def test_report_front_page_reads_claims_first(finished):
+    """The front page: the claims with their verdicts, the studies' categories in reading order,
+    and the config as a collapsed, formatted appendix (the JSON the report embeds is escaped)."""
+    html = (finished / "results" / "report.html").read_text()
+    with warnings.catch_warnings():  # the report embeds its front page as an escaped JS string
+        warnings.simplefilter("ignore", DeprecationWarning)
+        front = html.encode().decode("unicode_escape", errors="ignore")
+    claims, studies, appendix = (front.index(h) for h in
+                                 ("Claims and verdicts</h1>", "Tables and figures by study</h1>", "Appendix: configuration</h1>"))
+    assert claims < studies < appendix
+    verdicts = front[claims:studies]
+    assert "<caption>results/claims/sources_tiny_cnn.csv</caption>" in verdicts and "<th class=\"head\">verdict</th>" in verdicts
+    claim_rows = pd.read_csv(finished / "results/claims/sources_tiny_cnn.csv")
+    assert f"<td>{claim_rows['verdict'][0]}</td>" in verdicts
+    assert "2. Sources of nondeterminism (SD Tables 1, 3; RE Table 4)</a>" in front[studies:appendix]
+    assert "<details><summary>" in front[appendix:] and '"seeds_per_job": 3' in front[appendix:]
 
 
 def dry_run_outputs(workdir: Path) -> list[str]:

@@ -1,5 +1,9 @@
 """Rule cka: mean linear CKA per (variant, layer) between pairs of saved runs (SD Fig. 1)."""
 
+from runvar.execution import pin_job
+
+pin_job(snakemake)  # execution.cpu_isa: before anything imports torch
+
 from runvar.reduction.cka import cka_frame, cka_markdown, fixed_subset, runs_layer_cka
 from runvar.data import load_dataset
 from runvar.io import log_to

@@ -12,16 +12,18 @@ with log_to(snakemake.log[0]) as log:
     plan, inputs, setup = snakemake.params.plan, snakemake.input, snakemake.wildcards.setup
     snapshot = plan["snapshot"] is not None
     rows = tta_rows(
-        inputs.pool, {v: inputs[f"pool_{v}"] for v in plan["views"]},
+        inputs.pool, {m: inputs[f"pool_{m}"] for m in plan["methods"]},
         inputs.snapshot if snapshot else None,
-        {v: inputs[f"snapshot_{v}"] for v in plan["views"]} if snapshot else None,
+        {m: inputs[f"snapshot_{m}"] for m in plan["methods"]} if snapshot else None,
         snakemake.params.bootstrap,
     )
     checks = load_plateau(inputs.plateau)
     pool_recipe, snapshot_recipe = (snakemake.params.recipes + [None])[:2]
     recipes = [snapshot_recipe if label.startswith("Snapshot") else pool_recipe for label, _ in rows]
     frame = add_convergence(reduction_frame(rows, rows[0][1]), recipes, checks)
-    notes = f"Views: {', '.join(plan['views'])} (crop padding {plan['crop_padding']}). "
+    notes = (f"Views: {', '.join(plan['views'])} (crop padding {plan['crop_padding']}, black pixels). "
+             "Strategies: tta = the original input and every view averaged, tta_noorig = the views "
+             f"only; here {', '.join(plan['strategies'])}. ")
     if all("flip" not in v for v in plan["views"]):
         notes += "1-D signals: crop grids are the 1-D analogues of Crop25/Crop81 and Flip is left out. "
     write_table(frame, frame_markdown(frame, f"TTA x snapshot ensembles: {setup}", notes + "\n"),

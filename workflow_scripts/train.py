@@ -1,5 +1,9 @@
 """Training rules: train the job's seeds of one (setup, variant), one run directory each."""
 
+from runvar.execution import pin_job
+
+pin_job(snakemake)  # execution.cpu_isa: before anything imports torch
+
 from pathlib import Path
 
 from runvar.data import load_dataset

@@ -28,7 +28,7 @@ from torch.overrides import TorchFunctionMode
 
 from .data import DATASETS
 from .models import MODELS, build_model
-from .seeds import VARIANTS
+from .seeds import VARIANTS, variant_problems
 
 #: Input shape (channels, *spatial) and class count of each registered dataset's prepared
 #: arrays; no dataset option changes them, so models can be checked without preparing data.
@@ -112,6 +112,8 @@ def validate_config(config: Mapping, schema: Mapping) -> dict:
                     f"studies.{study}.variants: unknown variant {variant!r}; "
                     f"valid variants: {list(VARIANTS)}"
                 )
+    if not problems:  # rows whose variant varies nothing of its setup
+        problems += variant_problems(config.get("studies", {}), setups)
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
     return resolved
@@ -220,13 +222,20 @@ class _SkipMetaInit(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
+def meta_model(
+    model: str, input_shape: tuple[int, ...], num_classes: int, options: Mapping[str, Any]
+) -> torch.nn.Module:
+    """``model`` with ``options`` built on meta tensors: its layers, no memory, no random draws."""
+    with torch.device("meta"), _SkipMetaInit():
+        return build_model(model, input_shape, num_classes, 0, **options)
+
+
 def _build_error(
     model: str, input_shape: tuple[int, ...], num_classes: int, options: Mapping[str, Any]
 ) -> str | None:
     """Why ``model`` cannot be built with ``options`` (None if it can), built on meta tensors."""
     try:
-        with torch.device("meta"), _SkipMetaInit():
-            build_model(model, input_shape, num_classes, 0, **options)
+        meta_model(model, input_shape, num_classes, options)
     except (TypeError, ValueError, RuntimeError) as err:
         return str(err)
     return None

@@ -83,18 +83,25 @@ def variant_metrics(
     record_paths: Sequence[str | os.PathLike[str]],
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
+    snapshot_of: str | None = None,
+    stack: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """The metrics row of one (setup, variant) from its runs' files.
 
     For ``none`` every run must be bitwise identical, else :class:`DeterminismError`.
+    ``stack`` gives the runs' (logits, labels) already computed from the prediction files
+    (e.g. snapshot ensembles); by default, each file's final logits. With ``snapshot_of`` (a
+    base setup) the row is (``snapshot_of``, ``variant``), with ``trained_as`` naming the runs'
+    own setup and variant (SD Table 6's snapshot rows).
     """
-    logits, labels = load_prediction_stack(list(prediction_paths))
+    logits, labels = stack if stack is not None else load_prediction_stack(list(prediction_paths))
     records = [load_json(p) for p in record_paths]
     identical = all_identical(logits)
     if variant == "none" and not identical:
         raise DeterminismError(
             f"variant 'none' gave different predictions across {len(logits)} runs with identical "
-            "seeds: some randomness is not controlled by the per-source generators "
+            "seeds: some randomness is not controlled by the per-source generators, or the runs "
+            f"ran on different hardware or software. {provenance_differences(records)} "
             f"(runs: {', '.join(str(p) for p in prediction_paths)})"
         )
     row = variability(logits, labels, resamples=resamples, seed=seed)
@@ -109,9 +116,30 @@ def variant_metrics(
         train_seconds_mean=sum(r["wall_seconds"] for r in records) / len(records),
     )
     trained = {r["variant"] for r in records}
-    if trained != {variant}:  # a cuDNN variant on CPU reuses its twin's runs
+    if snapshot_of is not None:
+        row.update(setup=snapshot_of, trained_as=f"{row['setup']}/{sorted(trained)[0]}")
+    elif trained != {variant}:  # a cuDNN variant on CPU reuses its twin's runs
         row["trained_as"] = sorted(trained)[0]
     return row
+
+
+def provenance_differences(records: Sequence[Mapping[str, Any]]) -> str:
+    """The hardware, software and execution entries in which the run records differ, as a
+    sentence (bits depend on the CPU kernels, GPU, driver, library versions and threads).
+
+    >>> provenance_differences([{"hardware": {"cpu_model": "A"}}, {"hardware": {"cpu_model": "B"}}])
+    "Their records differ in hardware.cpu_model: 'A' / 'B'."
+    """
+    found = []
+    for section in ("hardware", "versions", "execution"):
+        keys = sorted({key for r in records for key in (r.get(section) or {})})
+        for key in keys:
+            values = list(dict.fromkeys(repr((r.get(section) or {}).get(key)) for r in records))
+            if len(values) > 1:
+                found.append(f"{section}.{key}: {' / '.join(values)}")
+    if not found:
+        return "Their records show no hardware, software or execution difference."
+    return "Their records differ in " + "; ".join(found) + "."
 
 
 def load_metrics_rows(paths: Sequence[str | os.PathLike[str]]) -> dict[str, dict]:

@@ -22,8 +22,9 @@ from torch import nn
 from .bitflip import flip_one_bit
 from .config import digest
 from .data import Dataset, augment_batch
-from .execution import configure, resolve_device, versions
+from .execution import check_pinned, configure, hardware, resolve_device, versions
 from .models import build_model, set_stochastic_generator
+from .models.layers import REFERENCE_FULL_LR
 from .io import write_atomic
 from .seeds import RunSeeds, run_seeds
 
@@ -41,20 +42,77 @@ class RunResult:
     snapshot_states: list[dict[str, torch.Tensor]] = field(default_factory=list, repr=False)
 
 
-def lr_at(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:
-    """Linear warm-up to ``peak`` over ``warmup_steps`` batches, then cosine decay to 0."""
+#: ``schedule.mode``: ``after_warmup`` (runvar's default) warms up over steps 1..W (the first
+#: batch at peak / W) and decays by cosine over the steps after the warm-up; ``reference`` is
+#: SD's ``learning_rate_fn``: the warm-up starts at LR 0 (step / W) and the cosine runs on
+#: step / total from step 0 (so it starts below the peak once the warm-up ends).
+SCHEDULE_MODES: tuple[str, ...] = ("after_warmup", "reference")
+#: ``optimizer.param_groups``: ``rank`` gives 1-D tensors (biases, norm scales) ``bias_lr_scale``
+#: x LR; ``reference`` follows SD's reference names (:func:`reference_scaled`).
+PARAM_GROUPS: tuple[str, ...] = ("rank", "reference")
+
+
+def lr_at(step: int, total_steps: int, warmup_steps: float, peak: float, mode: str = "after_warmup") -> float:
+    """LR of (0-based) step ``step`` of a cycle of ``total_steps``: linear warm-up over
+    ``warmup_steps``, then cosine decay to 0, as ``mode`` (:data:`SCHEDULE_MODES`) computes them.
+
+    >>> [round(lr_at(s, 10, 2, 1.0), 3) for s in (0, 1, 2, 9)]
+    [0.5, 1.0, 1.0, 0.038]
+    >>> [round(lr_at(s, 10, 2, 1.0, "reference"), 3) for s in (0, 1, 2, 3, 9)]
+    [0.0, 0.5, 1.0, 0.794, 0.024]
+    """
+    if mode == "reference":  # SD's learning_rate_fn (lr_schedule cosine, and each snapshot5 cycle)
+        if warmup_steps and step <= warmup_steps:
+            return peak * step / warmup_steps
+        return peak * 0.5 * (1.0 + math.cos(math.pi * min(step / total_steps, 1.0)))
+    if mode != "after_warmup":
+        raise ValueError(f"unknown schedule mode {mode!r}; valid: {', '.join(SCHEDULE_MODES)}")
     if step < warmup_steps:
         return peak * (step + 1) / warmup_steps
     progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
     return peak * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def step_lrs(setup: dict[str, Any], steps_per_epoch: int) -> Callable[[int], float]:
+    """The LR of every global step of a run of ``setup`` (before the parameter groups' scales):
+    each schedule cycle warms up and decays on its own (snapshot ensembles)."""
+    schedule = setup.get("schedule", {})
+    mode = schedule.get("mode", "after_warmup")
+    cycles = int(schedule.get("cycles", 1))
+    cycle_steps = int(setup["epochs"]) // cycles * steps_per_epoch
+    warmup = float(schedule.get("warmup_epochs", 0)) * steps_per_epoch
+    # runvar's mode counts whole warm-up steps; the reference compares epochs, not steps
+    warmup_steps = warmup if mode == "reference" else round(warmup)
+    peak = float(setup["optimizer"]["lr"])
+    return lambda step: lr_at(step % cycle_steps, cycle_steps, warmup_steps, peak, mode)
+
+
+def reference_scaled(name: str, module: nn.Module) -> bool:
+    """Whether SD's reference optimizer gives parameter ``name`` of ``module`` the reduced LR:
+    every bias, and batch-norm scales except those the reference names without ``bn`` (marked
+    :func:`runvar.models.layers.reference_full_lr`: ResNet's shortcut, VGG's batch norms)."""
+    if name.rsplit(".", 1)[-1] == "bias":
+        return True
+    return (isinstance(module, nn.modules.batchnorm._BatchNorm) and name.endswith("weight")
+            and not getattr(module, REFERENCE_FULL_LR, False))
+
+
 def make_optimizer(model: nn.Module, options: dict) -> torch.optim.SGD:
-    """SGD with momentum and weight decay; biases and norm scales (1-D tensors) get
-    ``bias_lr_scale`` x LR as in the reference code (1.0 = same LR)."""
+    """SGD with momentum and weight decay. With ``param_groups: rank`` (default) biases and norm
+    scales (1-D tensors) get ``bias_lr_scale`` x LR; with ``reference``, the parameters SD's
+    reference code scales (:func:`reference_scaled`); 1.0 = same LR for all."""
     scale = float(options.get("bias_lr_scale", 1.0))
-    matrices = [p for p in model.parameters() if p.dim() > 1]
-    vectors = [p for p in model.parameters() if p.dim() <= 1]
+    grouping = options.get("param_groups", "rank")
+    if grouping == "reference":
+        owners = {f"{prefix}.{name}".lstrip("."): module for prefix, module in model.named_modules()
+                  for name, _ in module.named_parameters(recurse=False)}
+        scaled = {name for name, module in owners.items() if reference_scaled(name, module)}
+    elif grouping == "rank":
+        scaled = {name for name, p in model.named_parameters() if p.dim() <= 1}
+    else:
+        raise ValueError(f"unknown optimizer.param_groups {grouping!r}; valid: {', '.join(PARAM_GROUPS)}")
+    matrices = [p for name, p in model.named_parameters() if name not in scaled]
+    vectors = [p for name, p in model.named_parameters() if name in scaled]
     groups = [{"params": matrices, "lr_scale": 1.0}]
     if vectors:
         groups.append({"params": vectors, "lr_scale": scale})
@@ -122,6 +180,7 @@ def train_run(
     schedule restarts each cycle and the test logits and weights at every cycle end are kept.
     """
     started = time.perf_counter()
+    check_pinned(setup)
     execution = setup.get("execution", {})
     device = resolve_device(execution.get("device", "cpu"))
     mode = configure(device, int(execution.get("threads", 1)), seeds.cudnn)
@@ -143,9 +202,7 @@ def train_run(
     optimizer = make_optimizer(model, setup["optimizer"])
     n_train = len(data.y_train)
     steps_per_epoch = math.ceil(n_train / batch_size)
-    cycle_steps = epochs // cycles * steps_per_epoch
-    warmup_steps = round(float(schedule.get("warmup_epochs", 0)) * steps_per_epoch)
-    peak_lr = float(setup["optimizer"]["lr"])
+    lr_of_step = step_lrs(setup, steps_per_epoch)
     augment = setup.get("augment", {})
     every = int(setup.get("checkpoint_every", 0))
     evaluate_every = int(setup.get("evaluate_every", 1))
@@ -179,7 +236,7 @@ def train_run(
             x = augment_batch(data.x_train[idx], augment, sources["augment"], data.pad_value)
             y = data.y_train[idx]
             step = epoch * steps_per_epoch + first // batch_size
-            lr = lr_at(step % cycle_steps, cycle_steps, warmup_steps, peak_lr)
+            lr = lr_of_step(step)
             for group in optimizer.param_groups:
                 group["lr"] = lr * group["lr_scale"]
             out = model(x)
@@ -223,6 +280,7 @@ def train_run(
         "seeds": seeds.as_dict(),
         "bitflip": bitflip,
         "execution": mode,
+        "hardware": hardware(device),
         "versions": versions(),
         "dataset_checksum": data.checksum,
         "wall_seconds": time.perf_counter() - started,

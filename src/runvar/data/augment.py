@@ -6,6 +6,19 @@ import torch
 import torch.nn.functional as F
 
 
+def pad(x: torch.Tensor, padding: int, fill: torch.Tensor | None = None) -> torch.Tensor:
+    """``x`` (N, C, *spatial) padded by ``padding`` on every side of every spatial axis with 0,
+    or with ``fill[c]`` in channel c (the normalised value of a black pixel).
+
+    >>> pad(torch.ones(1, 2, 1), 1, torch.tensor([-1.0, 5.0])).tolist()
+    [[[-1.0, 1.0, -1.0], [5.0, 1.0, 5.0]]]
+    """
+    pads = [padding] * (2 * (x.dim() - 2))
+    if fill is None:
+        return F.pad(x, pads)
+    return torch.cat([F.pad(x[:, c : c + 1], pads, value=float(fill[c])) for c in range(x.shape[1])], dim=1)
+
+
 def random_crop(
     x: torch.Tensor,
     padding: int,
@@ -22,13 +35,7 @@ def random_crop(
     if padding == 0:
         return x
     n, spatial = x.shape[0], x.shape[2:]
-    pads = [padding] * (2 * len(spatial))
-    if fill is None:
-        padded = F.pad(x, pads)
-    else:
-        padded = torch.cat(
-            [F.pad(x[:, c : c + 1], pads, value=float(fill[c])) for c in range(x.shape[1])], dim=1
-        )
+    padded = pad(x, padding, fill)
     offsets = torch.randint(
         0, 2 * padding + 1, (len(spatial), n), generator=generator, device=generator.device
     ).to(x.device)

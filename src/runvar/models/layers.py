@@ -54,3 +54,16 @@ def set_stochastic_generator(model: nn.Module, generator: torch.Generator) -> in
             module.generator = generator
             found += 1
     return found
+
+
+#: Set (True) on a batch-norm layer whose scale SD's reference code trains at the full LR: its
+#: optimizer gives 0.1 x LR to parameters whose name contains ``bias``, or ``bn`` and ``weight``,
+#: and its ResNet downsampling shortcut (``downsample.1``) and VGG batch norms (``features.N``)
+#: have no ``bn`` in their names (``optimizer.param_groups: reference``, runvar.train).
+REFERENCE_FULL_LR = "reference_full_lr"
+
+
+def reference_full_lr(module: nn.Module) -> nn.Module:
+    """Mark a batch-norm layer whose scale the reference trains at the full LR; returns it."""
+    setattr(module, REFERENCE_FULL_LR, True)
+    return module

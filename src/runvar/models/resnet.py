@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layers import reference_full_lr
 from .registry import register
 
 
@@ -75,7 +76,8 @@ class BasicBlock(nn.Module):
         # then (before, after) on the channel axis.
         self.channel_pad = [0, 0] * ops.dims + [0, out_channels - in_channels]
         if stride != 1 or out_channels != in_channels:
-            self.shortcut = nn.Sequential(ops.avgpool(1, stride=stride), ops.batchnorm(in_channels))
+            # the reference's `downsample.1`: no "bn" in its name, so its scale gets the full LR
+            self.shortcut = nn.Sequential(ops.avgpool(1, stride=stride), reference_full_lr(ops.batchnorm(in_channels)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = F.relu(self.bn1(self.conv1(x)))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from .layers import reference_full_lr
 from .registry import register
 from .resnet import spatial_ops
 
@@ -30,7 +31,8 @@ def vgg_features(in_channels: int, layout: tuple[int | str, ...]) -> nn.Sequenti
         if item == "M":
             layers.append(nn.MaxPool2d(kernel_size=2, stride=2, ceil_mode=True))
         else:
-            layers += [nn.Conv2d(in_channels, int(item), 3, padding=1), nn.BatchNorm2d(int(item)), nn.ReLU()]
+            # the reference's `features.N`: no "bn" in the name, so the scale gets the full LR
+            layers += [nn.Conv2d(in_channels, int(item), 3, padding=1), reference_full_lr(nn.BatchNorm2d(int(item))), nn.ReLU()]
             in_channels = int(item)
     return nn.Sequential(*layers)
 

@@ -21,6 +21,7 @@ from typing import Any
 from ..config import ConfigError, derive_setup, max_runs
 from ..seeds import VARIANTS, variant_sources
 from ..studies import StudyPlan
+from .tta import tta_methods
 
 
 def _check_variants(where: str, variants: list[str], onset: bool = False) -> None:
@@ -87,6 +88,8 @@ def reduction_plan(
                 "pool": row("Single model", base, pool_variant, block["runs"]),
                 "snapshot": dict(snapshot, runs=block["runs"]) if snapshot else None,
                 "views": list(block["views"]),
+                "strategies": list(block.get("strategies", ["tta"])),
+                "methods": tta_methods(block.get("strategies", ["tta"]), block["views"]),
                 "crop_padding": int(block.get("crop_padding", 4)),
             }
     block = studies.get("onset")
@@ -138,14 +141,53 @@ def _ablation_plan(block: Mapping, setups: MutableMapping[str, dict], max_runs: 
         }
     grid = block.get("lr_epochs")
     if grid:
-        _check_variants("studies.ablations.lr_epochs.variants", grid["variants"])
+        listed = lr_epochs_rows(grid, runs, max_runs)
         plan["ablation_lr_epochs"] = {
-            base: [row(f"{v}/{lr:g}/{e}", derive_setup(setups, base, lr=lr, epochs=e), v, runs,
-                       lr=float(lr), epochs=int(e))
-                   for v in grid["variants"] for lr in grid["lr"] for e in grid["epochs"]]
-            for base in block["setups"]
+            base: [lr_epochs_row(setups, base, *spec) for spec in listed] for base in block["setups"]
         }
     return plan
+
+
+#: The pseudo-variant of SD Table 7's "snapshot - all sources" row: snapshot ensembles of `all`.
+SNAPSHOT_ALL = "snapshot-all"
+SNAPSHOT_CYCLES = 5
+
+
+def lr_epochs_rows(block: Mapping, runs: int, max_runs: int) -> list[tuple[str, float, int, int]]:
+    """(variant, lr, epochs, N) of each row of an ``ablations.lr_epochs`` block: its explicit
+    ``rows`` (SD Table 7 as published), or the grid variants x lr x epochs with N = ``runs``.
+
+    >>> lr_epochs_rows({"rows": [{"variant": "all", "lr": 0.4, "epochs": 50, "runs": 20}]}, 10, 100)
+    [('all', 0.4, 50, 20)]
+    >>> lr_epochs_rows({"variants": ["init"], "lr": [0.1], "epochs": [5, 10]}, 10, 100)
+    [('init', 0.1, 5, 10), ('init', 0.1, 10, 10)]
+    """
+    where = "studies.ablations.lr_epochs"
+    grid_keys = [key for key in ("variants", "lr", "epochs") if key in block]
+    if "rows" in block:
+        if grid_keys:
+            raise ConfigError(f"{where}: give either rows or the grid (variants, lr, epochs), not both; found {grid_keys}")
+        listed = [(r["variant"], float(r["lr"]), int(r["epochs"]), int(r.get("runs", runs))) for r in block["rows"]]
+    elif len(grid_keys) == 3:
+        listed = [(v, float(lr), int(e), runs) for v in block["variants"] for lr in block["lr"] for e in block["epochs"]]
+    else:
+        raise ConfigError(f"{where}: needs rows, or all of variants, lr and epochs (found {grid_keys})")
+    single = [variant for variant, *_ in listed if variant != SNAPSHOT_ALL]
+    _check_variants(f"{where}.rows" if "rows" in block else f"{where}.variants", single)
+    for i, (variant, lr, epochs, n) in enumerate(listed):
+        _check_runs(f"{where}.rows[{i}].runs" if "rows" in block else f"{where}", n, max_runs)
+        if variant == SNAPSHOT_ALL and epochs % SNAPSHOT_CYCLES:
+            raise ConfigError(f"{where}.rows[{i}]: {SNAPSHOT_ALL} needs epochs divisible by {SNAPSHOT_CYCLES}, got {epochs}")
+    return listed
+
+
+def lr_epochs_row(setups: MutableMapping[str, dict], base: str, variant: str, lr: float, epochs: int, n: int) -> dict:
+    """One planned SD Table 7 row; ``snapshot-all`` ensembles the cycle ends of the `all` runs of
+    the derived setup with 5 schedule cycles."""
+    snapshot = variant == SNAPSHOT_ALL
+    setup = derive_setup(setups, base, lr=lr, epochs=epochs, cycles=SNAPSHOT_CYCLES if snapshot else None)
+    return row(f"{variant}/{lr:g}/{epochs}", setup, "all" if snapshot else variant, n,
+               lr=float(lr), epochs=int(epochs), snapshot=snapshot)
 
 
 #: The row-table studies (one variability row per planned row) and their titles.

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ..io import load_prediction_stack
-from .ensembles import bootstrap_variability, reduction_frame
+from .ensembles import bootstrap_variability, reduction_frame, snapshot_ensemble_stack
 
 
 def row_table_frame(
@@ -20,7 +20,8 @@ def row_table_frame(
     """The variability of each planned row (over its runs' prediction files), with the row's
     own columns (source, onset epoch, lr, epochs, ...) after the label."""
     metrics = [
-        (spec["label"], bootstrap_variability(*load_prediction_stack(list(paths)), bootstrap))
+        (spec["label"], bootstrap_variability(
+            *(snapshot_ensemble_stack if spec.get("snapshot") else load_prediction_stack)(list(paths)), bootstrap))
         for spec, paths in zip(rows, prediction_paths)
     ]
     frame = reduction_frame(metrics, None)

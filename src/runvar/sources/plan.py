@@ -1,10 +1,12 @@
 """The sources study's plan: the ``sources``, ``depth``, ``architectures`` and ``generalization``
-blocks -> the files they write. They train only configured setups (no derived ones)."""
+blocks -> the files they write. They train configured setups, and for a block's ``snapshot``
+rows (SD Table 6: snapshot ensembles of `all` runs) the derived setup ``{setup}.cycles{N}``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..config import ConfigError, derive_setup
 from ..studies import StudyPlan
 
 #: Study blocks rendered as one (setup, variant) table each (SD Tables 6 and 8, RE Table 10).
@@ -44,4 +46,39 @@ def plan(config: Mapping) -> StudyPlan:
             runs[setup] = max(runs.get(setup, 0), int(block["runs"]))
             if "none" in block.get("variants", []) and "runs_none" in block:
                 runs[f"{setup}/none"] = int(block["runs_none"])
-    return StudyPlan(targets=targets, runs=runs, recipes={setup: setup for setup in runs if "/" not in setup})
+    setups, snapshots = snapshot_rows(studies, config.get("setups", {}))
+    for study_rows in snapshots.values():
+        for spec in study_rows.values():
+            runs[spec["setup"]] = max(runs.get(spec["setup"], 0), spec["runs"])
+            runs[f"{spec['setup']}/{spec['variant']}"] = max(runs.get(f"{spec['setup']}/{spec['variant']}", 0), spec["runs"])
+    return StudyPlan(setups=setups, targets=targets, runs=runs, detail={"snapshots": snapshots},
+                     recipes={setup: setup for setup in runs if "/" not in setup})
+
+
+def snapshot_rows(studies: Mapping, configured: Mapping[str, dict]) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The derived setups and the snapshot rows of the table studies' ``snapshot`` blocks:
+    per study, base setup -> the runs its row ensembles (``{base}.cycles{N}``, variant ``all``,
+    the block's R), for the block's ``snapshot.setups`` (default: all its setups).
+
+    >>> base = {"epochs": 10, "optimizer": {"lr": 0.1}, "schedule": {}}
+    >>> setups, rows = snapshot_rows({"architectures": {"setups": ["a", "b"], "runs": 4,
+    ...     "snapshot": {"cycles": 5, "setups": ["a"]}}}, {"a": base, "b": base})
+    >>> list(setups), rows
+    (['a.cycles5'], {'architectures': {'a': {'setup': 'a.cycles5', 'variant': 'all', 'runs': 4}}})
+    """
+    setups = dict(configured)
+    rows: dict[str, dict] = {}
+    for study in TABLE_STUDIES:
+        block = studies.get(study) or {}
+        snapshot = block.get("snapshot")
+        if not snapshot:
+            continue
+        unknown = [s for s in snapshot.get("setups", []) if s not in block["setups"]]
+        if unknown:
+            raise ConfigError(f"studies.{study}.snapshot.setups: {unknown} not in the block's setups {block['setups']}")
+        rows[study] = {
+            base: {"setup": derive_setup(setups, base, cycles=int(snapshot["cycles"])), "variant": "all",
+                   "runs": int(block["runs"])}
+            for base in snapshot.get("setups", block["setups"])
+        }
+    return {name: setup for name, setup in setups.items() if name not in configured}, rows

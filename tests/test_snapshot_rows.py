@@ -1,0 +1,75 @@
+"""SD Table 6's snapshot rows: snapshot ensembles of `all` runs of {setup}.cycles{N}."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from runvar.config import ConfigError, load_schema, validate_config
+from runvar.io import save_json, save_predictions
+from runvar.metrics import variability
+from runvar.reduction.ensembles import snapshot_ensemble_stack
+from runvar.runs import variant_metrics
+from runvar.sources.plan import plan
+from runvar.studies import plan_studies
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = load_schema(REPO / "config" / "schema.yaml")
+
+
+def config_file(name: str) -> dict:
+    return validate_config(yaml.safe_load((REPO / "config" / name).read_text()), SCHEMA)
+
+
+def test_paper_architectures_have_a_snapshot_row_per_setup():
+    config = config_file("paper.yaml")
+    study = plan(config)
+    rows = study.detail["snapshots"]["architectures"]
+    assert list(rows) == config["studies"]["architectures"]["setups"]
+    for base, spec in rows.items():
+        assert spec == {"setup": f"{base}.cycles5", "variant": "all", "runs": 100}
+        derived = study.setups[spec["setup"]]
+        assert derived["schedule"]["cycles"] == 5 and derived["epochs"] == 500
+        assert study.runs[f"{base}.cycles5/all"] == 100
+
+
+def test_quick_snapshot_row_reuses_the_ensembles_runs():
+    config = config_file("config.yaml")
+    plans = plan_studies(config)
+    rows = plans["sources"].detail["snapshots"]["architectures"]
+    assert rows == {"cnn1d": {"setup": "cnn1d.cycles5", "variant": "all", "runs": 10}}
+    # the same derived setup (and runs) as the ensembles study's snapshot runs: nothing new to train
+    assert plans["sources"].setups["cnn1d.cycles5"] == plans["reduction"].setups["cnn1d.cycles5"]
+    assert plans["reduction"].detail["ensembles"]["cnn1d"]["snapshot"]["runs"] == 10
+
+
+def test_snapshot_setups_must_be_in_the_block():
+    raw = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    raw["studies"]["architectures"]["snapshot"]["setups"] = ["linear"]
+    with pytest.raises(ConfigError, match=r"studies.architectures.snapshot.setups: \['linear'\] not in the block's setups"):
+        plan(validate_config(raw, SCHEMA))
+
+
+def test_snapshot_row_is_the_variability_of_snapshot_ensembles(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 4, size=50)
+    predictions, records, ensembles = [], [], []
+    for run in range(1, 4):
+        snapshots = rng.normal(size=(5, 50, 4)).astype(np.float32)
+        path = tmp_path / f"seed{run}.npz"
+        save_predictions(path, snapshots[-1], labels, snapshots)
+        predictions.append(path)
+        ensembles.append(snapshots.mean(axis=0, dtype=np.float64).astype(np.float32))
+        record = tmp_path / f"seed{run}.json"
+        save_json(record, {"setup": "net.cycles5", "variant": "all", "config_digest": "d", "wall_seconds": 1.0,
+                           "execution": {"cudnn_effective": False, "device": "cpu", "threads": 1}})
+        records.append(record)
+    row = variant_metrics("snapshot", predictions, records, resamples=200, seed=0, snapshot_of="net",
+                          stack=snapshot_ensemble_stack(predictions))
+    expected = variability(np.stack(ensembles), labels, resamples=200, seed=0)
+    assert row["setup"] == "net" and row["variant"] == "snapshot" and row["trained_as"] == "net.cycles5/all"
+    for key in ("accuracy_sd", "cross_entropy_sd", "pairwise_disagreement"):
+        assert row[key] == pytest.approx(expected[key])
+    final = variant_metrics("all", predictions, records, resamples=200, seed=0)
+    assert final["accuracy_sd"] != pytest.approx(row["accuracy_sd"])  # not the last snapshot's
