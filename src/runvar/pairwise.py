@@ -107,6 +107,32 @@ class NpyStack:
         return self._read(index, 0, self.shape[1])
 
 
+class ConcatStack:
+    """The runs of several :class:`RunStack` (same examples and classes) one after another."""
+
+    def __init__(self, stacks: list[RunStack]) -> None:
+        shapes = {tuple(s.shape[1:]) for s in stacks}
+        if len(shapes) != 1:
+            raise ValueError(f"stacks have different (examples, classes): {sorted(shapes)}")
+        self.stacks = stacks
+        self.shape = (sum(s.shape[0] for s in stacks), *shapes.pop())
+
+    def examples(self, start: int, stop: int) -> np.ndarray:
+        return np.concatenate([s.examples(start, stop) for s in self.stacks])
+
+    def run(self, index: int) -> np.ndarray:
+        for stack in self.stacks:
+            if index < stack.shape[0]:
+                return stack.run(index)
+            index -= stack.shape[0]
+        raise IndexError(index)
+
+
+def as_stack(logits: np.ndarray | RunStack) -> RunStack:
+    """``logits`` as a :class:`RunStack` (arrays wrapped in :class:`ArrayStack`)."""
+    return logits if isinstance(logits, RunStack) else ArrayStack(np.asarray(logits))
+
+
 def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
     with open(path, "rb") as fh:
         version = np.lib.format.read_magic(fh)
@@ -277,7 +303,7 @@ def pairwise_matrices(
     Raises ValueError for fewer than 2 runs, mismatched labels, non-finite logits, or a run
     whose logits are all equal (its rank correlation is undefined).
     """
-    stack = logits if isinstance(logits, RunStack) else ArrayStack(np.asarray(logits))
+    stack = as_stack(logits)
     runs, n, c = stack.shape
     labels = np.asarray(labels)
     if labels.shape != (n,):

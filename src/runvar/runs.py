@@ -84,12 +84,26 @@ def variant_metrics(
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """The metrics row of one (setup, variant) from its runs' files.
+    """The metrics row of one (setup, variant) from its runs' files (see :func:`variant_row`)."""
+    logits, labels = load_prediction_stack(list(prediction_paths))
+    records = [load_json(p) for p in record_paths]
+    return variant_row(variant, logits, labels, records, prediction_paths, resamples, seed)
+
+
+def variant_row(
+    variant: str,
+    logits: np.ndarray,
+    labels: np.ndarray,
+    records: Sequence[Mapping[str, Any]],
+    prediction_paths: Sequence[str | os.PathLike[str]],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The metrics row of one (setup, variant): :func:`runvar.metrics.variability` of its runs'
+    (R, N, C) logits with what their run records say about how they ran.
 
     For ``none`` every run must be bitwise identical, else :class:`DeterminismError`.
     """
-    logits, labels = load_prediction_stack(list(prediction_paths))
-    records = [load_json(p) for p in record_paths]
     identical = all_identical(logits)
     if variant == "none" and not identical:
         raise DeterminismError(
