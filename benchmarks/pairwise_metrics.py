@@ -1,4 +1,4 @@
-"""Pairwise metrics: chunked (runvar.pairwise) vs a per-pair scipy loop, measured in the same run;
+"""Pairwise metrics: chunked (runvar.stats.pairwise) vs a per-pair scipy loop, measured in the same run;
 and the peak memory of the chunked code on a stack too large for memory.
 
 Small case (default): R = 100 runs of 10,000 x 10 logits (4,950 pairs). The loop computes, per
@@ -31,7 +31,7 @@ import torch
 from scipy.special import log_softmax
 from scipy.stats import spearmanr
 
-from runvar.pairwise import pairwise_matrices
+from runvar.stats.pairwise import pairwise_matrices
 
 
 def pair_loop(logits: np.ndarray, labels: np.ndarray, pairs: list[tuple[int, int]]) -> dict[str, list[float]]:
@@ -78,7 +78,7 @@ def small(args: argparse.Namespace) -> None:
                 for name, ref in reference.items())
     print(f"R={args.runs} runs x {args.examples} x {args.classes} logits, {len(all_pairs)} pairs, "
           f"torch threads {torch.get_num_threads()}")
-    print(f"chunked (runvar.pairwise):   {chunked:8.2f} s")
+    print(f"chunked (runvar.stats.pairwise):   {chunked:8.2f} s")
     scaled = "" if args.full_loop else f" (timed on {len(sample)} pairs, scaled to all)"
     print(f"per-pair scipy loop:         {loop:8.2f} s{scaled}")
     print(f"ratio loop / chunked:        {loop / chunked:8.1f}x")
@@ -89,7 +89,7 @@ LARGE_CHILD = """
 import sys, resource, time
 import numpy as np, torch
 torch.set_num_threads(1)
-from runvar.pairwise import NpyStack, pairwise_matrices
+from runvar.stats.pairwise import NpyStack, pairwise_matrices
 start = time.perf_counter()
 result = pairwise_matrices(NpyStack(sys.argv[1]), np.load(sys.argv[2]), workdir=sys.argv[3])
 seconds = time.perf_counter() - start

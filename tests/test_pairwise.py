@@ -1,4 +1,4 @@
-"""runvar.pairwise: chunked pairwise metrics equal the per-pair reference, from arrays and files."""
+"""runvar.stats.pairwise: chunked pairwise metrics equal the per-pair reference, from arrays and files."""
 
 import itertools
 
@@ -7,8 +7,8 @@ import pytest
 from scipy.special import log_softmax
 from scipy.stats import rankdata, spearmanr
 
-from runvar import pairwise
-from runvar.pairwise import NpyStack, doubled_ranks, pairwise_matrices
+from runvar.stats import pairwise
+from runvar.stats.pairwise import NpyStack, doubled_ranks, pairwise_matrices
 
 
 def reference(logits: np.ndarray, labels: np.ndarray) -> dict[tuple[int, int], dict[str, float]]:

@@ -2,8 +2,8 @@
 
 Every function takes ``logits`` of shape (R, N, C): R runs, N test examples, C classes, and
 ``labels`` of shape (N,). Pairwise metrics are computed for all R(R-1)/2 pairs at once, a chunk of
-examples at a time (:mod:`runvar.pairwise`), so :func:`variability` also takes a
-:class:`runvar.pairwise.RunStack` over files too large for memory.
+examples at a time (:mod:`runvar.stats.pairwise`), so :func:`variability` also takes a
+:class:`runvar.stats.pairwise.RunStack` over files too large for memory.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.special import log_softmax
 
-from .pairwise import PairwiseMatrices, RunStack, pairwise_matrices
+from .stats.pairwise import PairwiseMatrices, RunStack, pairwise_matrices
 
 #: Bootstrap resamples of the R per-run values for the SD-of-SD error bar (STUDY.md).
 BOOTSTRAP_RESAMPLES = 10_000
@@ -96,7 +96,7 @@ def pairwise_ensemble_matrices(
     logits: np.ndarray, labels: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(R, R) accuracy and cross-entropy of the two-model ensemble (mean logits) of i < j
-    (NaN elsewhere); see :mod:`runvar.pairwise` for the exact definitions."""
+    (NaN elsewhere); see :mod:`runvar.stats.pairwise` for the exact definitions."""
     logits, labels = _check_stack(logits, labels)
     pairs = pairwise_matrices(logits, labels)
     return pairs.ensemble_accuracy, pairs.ensemble_cross_entropy

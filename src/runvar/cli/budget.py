@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..metrics import population_sd
-from ..power import ALPHA, POWER, budget
+from ..stats.power import ALPHA, POWER, budget
 from .inputs import add_format_argument, add_input_arguments, emit, key_value_table, load_row, load_runs, run_accuracies
 
 

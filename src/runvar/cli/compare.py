@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..comparison import compare_runs
+from ..stats.comparison import compare_runs
 from ..metrics import BOOTSTRAP_RESAMPLES
 from ..tables import markdown_table
 from .inputs import add_format_argument, add_input_arguments, emit, load_runs, number, same_labels

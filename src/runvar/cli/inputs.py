@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..io import load_json, load_npz, load_prediction_stack
-from ..pairwise import NpyStack, RunStack, as_stack
+from ..stats.pairwise import NpyStack, RunStack, as_stack
 from ..tables import markdown_table
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .metrics import BOOTSTRAP_RESAMPLES
+from ..metrics import BOOTSTRAP_RESAMPLES
 from .pairwise import ConcatStack, RunStack, as_stack, pairwise_matrices
 
 #: Bootstrap iterations of deepsig's ASO (its default).
