@@ -24,7 +24,7 @@ from .data import Dataset
 from .execution import configure, resolve_device
 from .io import load_json, load_prediction_stack, save_json, save_predictions, write_atomic
 from .metrics import BOOTSTRAP_RESAMPLES, all_identical, variability
-from .models import build_model
+from .models import build_from_block
 from .seeds import run_seeds
 from .train import train_run
 
@@ -155,11 +155,8 @@ def load_trained_models(
 ) -> tuple[nn.Module, list[nn.Module]]:
     """The final model and the snapshot models of a run, rebuilt from its ``model.pt``."""
     saved = torch.load(model_path, map_location="cpu", weights_only=True)
-    options = dict(setup["model"])
-    name = options.pop("name")
-
     def rebuild(state: Mapping[str, torch.Tensor]) -> nn.Module:
-        model = build_model(name, input_shape, num_classes, 1, **options)
+        model = build_from_block(setup["model"], input_shape, num_classes, 1)
         model.load_state_dict(state)
         return model.to(device).eval()
 

@@ -23,7 +23,7 @@ from .bitflip import flip_one_bit
 from .config import digest
 from .data import Dataset, augment_batch
 from .execution import configure, resolve_device, versions
-from .models import build_model, set_stochastic_generator
+from .models import build_from_block, set_stochastic_generator
 from .io import write_atomic
 from .seeds import RunSeeds, run_seeds
 
@@ -128,10 +128,7 @@ def train_run(
     data = data.to(device)
     sources = Sources(seeds, device)
 
-    model_options = dict(setup["model"])
-    model = build_model(
-        model_options.pop("name"), data.input_shape, data.num_classes, seeds.init, **model_options
-    )
+    model = build_from_block(setup["model"], data.input_shape, data.num_classes, seeds.init)
     model.to(device)
     bitflip_param = setup.get("bitflip", {}).get("parameter", "first")
 
