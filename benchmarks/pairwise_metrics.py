@@ -4,8 +4,8 @@ and the peak memory of the chunked code on a stack too large for memory.
 Small case (default): R = 100 runs of 10,000 x 10 logits (4,950 pairs). The loop computes, per
 pair, Spearman with scipy.stats.spearmanr, the disagreement, and the two-model ensemble's
 accuracy and cross-entropy (scipy log_softmax); it is timed on a random sample of pairs and
-scaled to all pairs (it takes minutes in full; --full-loop times every pair). Prints both times,
-the ratio and the largest relative difference between the two on the sampled pairs.
+scaled to all pairs (it takes minutes in full; --full-loop times every pair). Prints both times
+(wall clock, and CPU time of this process, steadier on a shared machine), the ratios and the largest relative difference between the two on the sampled pairs.
 
 Large case (--large): a synthetic R = 100 x 50,000 x 1,000 float32 stack (20 GB) written to
 one .npy file under a temporary directory (--tmp; the ranks spill there too, another 20 GB),
@@ -59,9 +59,9 @@ def small(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(1)
     logits = (base[None] + 0.5 * rng.standard_normal((args.runs, *base.shape), dtype=np.float32))
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = pairwise_matrices(logits, labels)
-    chunked = time.perf_counter() - start
+    chunked, chunked_cpu = time.perf_counter() - start, time.process_time() - cpu
 
     all_pairs = list(itertools.combinations(range(args.runs), 2))
     if args.full_loop:
@@ -69,19 +69,20 @@ def small(args: argparse.Namespace) -> None:
     else:
         chosen = rng.choice(len(all_pairs), size=min(args.pairs, len(all_pairs)), replace=False)
         sample = [all_pairs[k] for k in sorted(chosen)]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     reference = pair_loop(logits, labels, sample)
-    loop = (time.perf_counter() - start) * len(all_pairs) / len(sample)
+    scale = len(all_pairs) / len(sample)
+    loop, loop_cpu = (time.perf_counter() - start) * scale, (time.process_time() - cpu) * scale
 
     i, j = np.array(sample).T
     worst = max(float(np.max(np.abs(getattr(result, name)[i, j] - np.array(ref)) / np.abs(ref)))
                 for name, ref in reference.items())
     print(f"R={args.runs} runs x {args.examples} x {args.classes} logits, {len(all_pairs)} pairs, "
           f"torch threads {torch.get_num_threads()}")
-    print(f"chunked (runvar.stats.pairwise):   {chunked:8.2f} s")
     scaled = "" if args.full_loop else f" (timed on {len(sample)} pairs, scaled to all)"
-    print(f"per-pair scipy loop:         {loop:8.2f} s{scaled}")
-    print(f"ratio loop / chunked:        {loop / chunked:8.1f}x")
+    print(f"chunked (runvar.stats.pairwise): {chunked:8.2f} s wall, {chunked_cpu:8.2f} s CPU")
+    print(f"per-pair scipy loop:             {loop:8.2f} s wall, {loop_cpu:8.2f} s CPU{scaled}")
+    print(f"ratio loop / chunked:            {loop / chunked:8.1f}x wall, {loop_cpu / chunked_cpu:6.1f}x CPU")
     print(f"largest relative difference: {worst:8.1e}")
 
 

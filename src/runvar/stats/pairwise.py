@@ -38,7 +38,7 @@ RANKS_IN_MEMORY_BYTES = 512 * 2**20
 # float32 sums of label margins are trusted when farther than this (relative) from zero
 _MARGIN_TOLERANCE = 2.0**-21
 #: Examples per block of the float32 ensemble margins, times R x C.
-ENSEMBLE_BLOCK_ELEMENTS = 400_000
+ENSEMBLE_BLOCK_ELEMENTS = 1_600_000
 # the product form of the ensemble's log-sum-exp loses precision below this
 _SMALLEST_SUM = 1e-250
 # sums above this can be multiplied in groups of _PRODUCT_GROUP without underflow
@@ -233,26 +233,25 @@ def _rank_all(stack: RunStack, workdir: str | os.PathLike[str] | None) -> _RankS
     return store
 
 
-def _ensemble_correct(x64: np.ndarray, labels: np.ndarray, sums: np.ndarray) -> None:
+def _ensemble_correct(x: torch.Tensor, picked: torch.Tensor, labels: torch.Tensor, sums: np.ndarray) -> None:
     """Add to ``sums[i, j]`` the number of examples the ensemble of runs i < j gets right.
 
-    The label margins d = x_k - x_label are summed in float32 (the costly part, R^2 N C); a
+    ``x``: (R, n, C) float64 logits, ``picked``: (R, n) the label's logits. The label margins
+    d = x_k - x_label (exact in float64) are summed in float32 (the costly part, R^2 n C); a
     pair's example whose largest margin is within float32 rounding of zero is decided again
     exactly in float64 with numpy's first-maximum rule.
     """
-    runs, n, c = x64.shape
-    margins = x64 - np.take_along_axis(x64, labels[None, :, None], axis=2)  # exact
-    np.put_along_axis(margins, labels[None, :, None], -np.inf, axis=2)
+    runs, n, c = x.shape
+    margins = x - picked.unsqueeze(2)
+    bound = margins.abs().amax(2).mul_(_MARGIN_TOLERANCE).float()
+    margins.scatter_(2, labels.view(1, -1, 1).expand(runs, -1, 1), -np.inf)
     # where every run is right, every ensemble is right (a sum of negative margins is negative)
-    hard = np.flatnonzero((margins.max(axis=2) >= 0).any(axis=0))
+    hard = torch.nonzero((margins.amax(2) >= 0).any(0))[:, 0]
     sums += n - len(hard)
-    margins, x64, labels = margins[:, hard], x64[:, hard], labels[hard]
-    n = len(hard)
-    bound = torch.from_numpy((_MARGIN_TOLERANCE * np.abs(np.where(np.isinf(margins), 0, margins)).max(axis=2))
-                             .astype(np.float32))
-    by_class = torch.from_numpy(np.ascontiguousarray(margins.astype(np.float32).transpose(0, 2, 1)))
+    by_class = margins[:, hard].float().permute(0, 2, 1).contiguous()  # (R, C, hard)
+    bound, x64, labels = bound[:, hard], x[:, hard].numpy(), labels[hard].numpy()
     block = max(1, ENSEMBLE_BLOCK_ELEMENTS // (runs * c))  # keeps the pair sums in cache
-    for start in range(0, n, block):
+    for start in range(0, len(hard), block):
         part, tol = by_class[:, :, start : start + block], bound[:, start : start + block]
         for i in range(runs - 1):
             largest = torch.add(part[i + 1 :], part[i]).amax(1)  # (P, b)
@@ -263,29 +262,30 @@ def _ensemble_correct(x64: np.ndarray, labels: np.ndarray, sums: np.ndarray) -> 
                 sums[i, j] += float(np.argmax(x64[i, example] + x64[j, example]) == labels[example])
 
 
-def _ensemble_log_sum_exp(x64: np.ndarray, sums: np.ndarray) -> None:
+def _ensemble_log_sum_exp(x: torch.Tensor, top: torch.Tensor, halves: torch.Tensor, sums: np.ndarray) -> None:
     """Add to ``sums[i, j]`` the sum over examples of log(sum_k exp((a_k + b_k) / 2 - shift)).
 
-    exp((a_k + b_k) / 2) = exp(a_k / 2) exp(b_k / 2), so each run's exponentials are computed
-    once and the per-pair sums over classes are one batched matrix product; shift is
-    (max a + max b) / 2 (added back by the caller). Sums too small for the product form to be
-    accurate (runs whose logits differ by hundreds) are computed directly.
+    exp((a_k + b_k) / 2) = exp(a_k / 2) exp(b_k / 2), so each run's exponentials (``halves``:
+    exp((x - top) / 2), (R, n, C)) are computed once and the per-pair sums over classes are one
+    batched matrix product; shift is (top_a + top_b) / 2 (added back by the caller). Sums too
+    small for the product form to be accurate (runs whose logits differ by hundreds) are
+    computed directly.
     """
-    runs, n, c = x64.shape
-    top = x64.max(axis=2, keepdims=True)
-    halves = torch.from_numpy(np.exp((x64 - top) / 2).transpose(1, 0, 2).copy())  # (n, R, C)
+    runs, n, c = x.shape
+    by_example = halves.transpose(0, 1).contiguous()  # (n, R, C)
     block = max(1, PAIR_BLOCK_ELEMENTS // (runs * runs))
     for start in range(0, n, block):
-        e = halves[start : start + block]
+        e = by_example[start : start + block]
         products = torch.bmm(e, e.transpose(1, 2))  # (b, R, R)
-        small = torch.triu(products < _SMALLEST_SUM, diagonal=1)
-        if small.any():
-            for b, i, j in torch.nonzero(small).numpy():
+        lowest = float(products.min())  # the diagonal is >= 1: a small value is a pair's
+        if lowest < _SMALLEST_SUM:
+            x64, top64 = x.numpy(), top.numpy()
+            for b, i, j in torch.nonzero(torch.triu(products < _SMALLEST_SUM, diagonal=1)).numpy():
                 example = start + b
-                shifted = (x64[i, example] - top[i, example] + x64[j, example] - top[j, example]) / 2
+                shifted = (x64[i, example] - top64[i, example] + x64[j, example] - top64[j, example]) / 2
                 products[b, i, j] = float(np.exp(shifted - shifted.max()).sum())
                 sums[i, j] += float(shifted.max())
-        if len(products) % _PRODUCT_GROUP == 0 and bool(products.min() > _GROUPABLE_SUM):
+        if len(products) % _PRODUCT_GROUP == 0 and lowest > _GROUPABLE_SUM:
             # log of the product of a few examples' sums: one log instead of several
             products = products.view(-1, _PRODUCT_GROUP, runs, runs).prod(1)
         sums += products.log_().sum(0).numpy()
@@ -331,7 +331,6 @@ def pairwise_matrices(
             stop = min(n, start + chunk)
             block = stack.examples(start, stop)
             _check_finite(block, f"examples {start}..{stop - 1}")
-            x64 = block.astype(np.float64)
             lab = labels[start:stop]
 
             centred = torch.from_numpy(ranks.read(start * c, stop * c).astype(np.float64) - centre)
@@ -342,15 +341,18 @@ def pairwise_matrices(
                 differ[i, i + 1 :] += (pred[i + 1 :] != pred[i]).sum(1).numpy()
             correct += (pred.numpy() == lab).sum(axis=1)
 
-            top = x64.max(axis=2)
-            lse = np.log(np.exp(x64 - top[..., None]).sum(axis=2)) + top
-            picked = np.take_along_axis(x64, lab[None, :, None], axis=2)[..., 0]
-            ce_sum += (lse - picked).sum(axis=1)
-            top_sum += top.sum(axis=1)
-            picked_sum += picked.sum(axis=1)
+            x = torch.from_numpy(block).double()
+            lab_t = torch.from_numpy(lab)
+            top = x.amax(2)
+            picked = x.gather(2, lab_t.view(1, -1, 1).expand(runs, -1, 1))[..., 0]
+            halves = (x - top.unsqueeze(2)).mul_(0.5).exp_()
+            lse = halves.square().sum(2).log_().add_(top)  # each run's log-sum-exp
+            ce_sum += (lse - picked).sum(1).numpy()
+            top_sum += top.sum(1).numpy()
+            picked_sum += picked.sum(1).numpy()
 
-            _ensemble_correct(x64, lab, ens_correct)
-            _ensemble_log_sum_exp(x64, ens_lse)
+            _ensemble_correct(x, picked, lab_t, ens_correct)
+            _ensemble_log_sum_exp(x, top, halves, ens_lse)
     finally:
         ranks.close()
 
