@@ -1,15 +1,18 @@
-"""Pairwise metrics: chunked (runvar.stats.pairwise) vs a per-pair scipy loop, measured in the same run;
-and the peak memory of the chunked code on a stack too large for memory.
+"""Pairwise metrics: chunked (runvar.stats.pairwise) vs a per-pair scipy loop, measured in the
+same run; and the peak memory of the chunked code on a stack too large for memory.
 
 Small case (default): R = 100 runs of 10,000 x 10 logits (4,950 pairs). The loop computes, per
 pair, Spearman with scipy.stats.spearmanr, the disagreement, and the two-model ensemble's
 accuracy and cross-entropy (scipy log_softmax); it is timed on a random sample of pairs and
 scaled to all pairs (it takes minutes in full; --full-loop times every pair). Prints both times
-(wall clock, and CPU time of this process, steadier on a shared machine), the ratios and the largest relative difference between the two on the sampled pairs.
+(wall clock, and CPU time of this process, steadier on a shared machine), the ratios and the
+largest relative difference between the two on the sampled pairs.
 
 Large case (--large): a synthetic R = 100 x 50,000 x 1,000 float32 stack (20 GB) written to
 one .npy file under a temporary directory (--tmp; the ranks spill there too, another 20 GB),
 then the metrics computed in a child process whose peak resident memory (ru_maxrss) is printed.
+Memory does not depend on R (chunks hold a fixed number of logits); --runs 10 measures the same
+peak in a few minutes, R = 100 takes over an hour of CPU on a 2-core machine.
 
     .venv/bin/python benchmarks/pairwise_metrics.py [--runs 100] [--pairs 200] [--full-loop]
     .venv/bin/python benchmarks/pairwise_metrics.py --large [--tmp DIR]
