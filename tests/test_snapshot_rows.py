@@ -22,6 +22,15 @@ def config_file(name: str) -> dict:
     return validate_config(yaml.safe_load((REPO / "config" / name).read_text()), SCHEMA)
 
 
+def study_full_raw() -> dict:
+    """config/config.yaml with config/full.yaml merged on top, as `make study-full` runs it."""
+    from snakemake.utils import update_config
+
+    raw = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    update_config(raw, yaml.safe_load((REPO / "config" / "full.yaml").read_text()))
+    return raw
+
+
 def test_paper_architectures_have_a_snapshot_row_per_setup():
     config = config_file("paper.yaml")
     study = plan(config)
@@ -34,8 +43,8 @@ def test_paper_architectures_have_a_snapshot_row_per_setup():
         assert study.runs[f"{base}.cycles5/all"] == 100
 
 
-def test_quick_snapshot_row_reuses_the_ensembles_runs():
-    config = config_file("config.yaml")
+def test_study_full_snapshot_row_reuses_the_ensembles_runs():
+    config = validate_config(study_full_raw(), SCHEMA)
     plans = plan_studies(config)
     rows = plans["sources"].detail["snapshots"]["architectures"]
     assert rows == {"cnn1d": {"setup": "cnn1d.cycles5", "variant": "all", "runs": 10}}
@@ -45,7 +54,7 @@ def test_quick_snapshot_row_reuses_the_ensembles_runs():
 
 
 def test_snapshot_setups_must_be_in_the_block():
-    raw = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    raw = study_full_raw()
     raw["studies"]["architectures"]["snapshot"]["setups"] = ["linear"]
     with pytest.raises(ConfigError, match=r"studies.architectures.snapshot.setups: \['linear'\] not in the block's setups"):
         plan(validate_config(raw, SCHEMA))

@@ -17,6 +17,12 @@ def config_file(name: str) -> dict:
     return yaml.safe_load((REPO / "config" / name).read_text())
 
 
+def study_full() -> dict:
+    """The quick config with config/full.yaml merged on top (`make study-full`)."""
+    from runvar.config import deep_merge
+    return deep_merge(config_file("config.yaml"), config_file("full.yaml"))
+
+
 def test_resnet_without_dropout_cannot_vary_stochastic():
     config = config_file("paper.yaml")
     config["studies"]["onset"]["variants"] = ["shuffle", "stochastic"]
@@ -28,7 +34,7 @@ def test_resnet_without_dropout_cannot_vary_stochastic():
 
 
 def test_setup_without_augmentation_cannot_vary_augment():
-    config = config_file("config.yaml")
+    config = study_full()
     config["setups"]["mlp512"]["augment"] = {"crop_padding": 0, "flip": False}
     config["studies"]["depth"]["variants"] = ["init", "shuffle+augment", "all"]
     with pytest.raises(ConfigError, match=(
@@ -49,16 +55,16 @@ def test_nested_blocks_and_single_variant_keys_are_checked():
 
 
 def test_all_is_fine_without_dropout_or_augmentation():
-    config = config_file("config.yaml")
+    config = study_full()
     config["setups"]["linear"]["augment"] = {"crop_padding": 0}
     assert unusable_sources(validate_config(config, SCHEMA)["setups"]["linear"]).keys() == {"augment", "stochastic"}
     assert unusable_sources(validate_config(config, SCHEMA)["setups"]["cnn1d"]) == {}
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "gpu.yaml", "convergence.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "gpu.yaml", "convergence.yaml", "full.yaml"])
 def test_shipped_configs_have_no_degenerate_rows(name):
     config = config_file(name)
-    if name == "convergence.yaml":  # merged onto the quick config
+    if name in ("convergence.yaml", "full.yaml"):  # merged onto the quick config
         from runvar.config import deep_merge
         config = deep_merge(config_file("config.yaml"), config)
     validate_config(copy.deepcopy(config), SCHEMA)

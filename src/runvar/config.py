@@ -27,7 +27,8 @@ import yaml
 from torch.overrides import TorchFunctionMode
 
 from .data import DATASETS
-from .models import MODELS, build_model
+from .data.npz_files import NPZ_OPTION, npz_checksum
+from .models import MODELS, build_model, import_factory
 from .seeds import VARIANTS, variant_problems
 
 #: Input shape (channels, *spatial) and class count of each registered dataset's prepared
@@ -92,7 +93,9 @@ def validate_config(config: Mapping, schema: Mapping) -> dict:
     problems = [_describe(e) for e in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))]
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
-    resolved = copy.deepcopy(dict(config))
+    config = copy.deepcopy(dict(config))
+    problems += _npz_datasets(config)
+    resolved = copy.deepcopy(config)
     setups = {}
     for name, setup in config.get("setups", {}).items():
         setups[name] = resolve_setup(config, name)
@@ -119,8 +122,35 @@ def validate_config(config: Mapping, schema: Mapping) -> dict:
     return resolved
 
 
+def _npz_datasets(config: dict) -> list[str]:
+    """Record the checksum of every ``.npz`` dataset file; a setup's ``dataset: {npz: path}``
+    becomes the dataset ``npz_<digest of path>`` (so the rules see a dataset name as usual).
+    Returns the files' problems."""
+    datasets = config.setdefault("datasets", {})
+    where = {key: f"datasets.{key}.npz" for key in datasets}
+    for name, setup in config.get("setups", {}).items():
+        if isinstance(setup.get("dataset"), dict):
+            key = "npz_" + digest(setup["dataset"])[:10]
+            datasets[key], where[key] = dict(setup["dataset"]), f"setups.{name}.dataset.npz"
+            setup["dataset"] = key
+    problems = []
+    for key, options in datasets.items():
+        if NPZ_OPTION in options:
+            try:
+                options["checksum"] = npz_checksum(options[NPZ_OPTION])
+            except (ValueError, OSError) as err:
+                problems.append(f"{where[key]}: {err}")
+    return problems
+
+
 def _check_setup(name: str, setup: Mapping, config: Mapping) -> list[str]:
     problems = []
+    if "import" in setup.get("model", {}):
+        try:
+            import_factory(setup["model"]["import"])
+        except ValueError as err:
+            return [f"setups.{name}.model.import: {err}"]
+        return []
     model = setup.get("model", {}).get("name")
     if model not in MODELS:
         problems.append(f"setups.{name}.model.name: unknown model {model!r}; valid models: {sorted(MODELS)}")

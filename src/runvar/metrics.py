@@ -1,8 +1,9 @@
 """Run-to-run variability metrics on a stack of test logits (STUDY.md, Metrics).
 
 Every function takes ``logits`` of shape (R, N, C): R runs, N test examples, C classes, and
-``labels`` of shape (N,). Pairwise metrics are computed for all R(R-1)/2 pairs at once with
-matrix products (ranks and one-hot predictions computed once per run), not in a pair loop.
+``labels`` of shape (N,). Pairwise metrics are computed for all R(R-1)/2 pairs at once, a chunk of
+examples at a time (:mod:`runvar.stats.pairwise`), so :func:`variability` also takes a
+:class:`runvar.stats.pairwise.RunStack` over files too large for memory.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -18,9 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 from scipy.special import log_softmax
-from scipy.stats import rankdata
+
+from .stats.pairwise import PairwiseMatrices, RunStack, pairwise_matrices
 
 #: Bootstrap resamples of the R per-run values for the SD-of-SD error bar (STUDY.md).
 BOOTSTRAP_RESAMPLES = 10_000
@@ -82,53 +83,37 @@ def bootstrap_sd_of_sd(
 
 def pairwise_disagreement_matrix(logits: np.ndarray) -> np.ndarray:
     """(R, R) fraction of examples on which the argmax predictions of runs i and j differ."""
-    pred = torch.from_numpy(np.asarray(logits).argmax(axis=2))
-    differ = (pred.unsqueeze(1) != pred.unsqueeze(0)).sum(2, dtype=torch.int64)
-    return differ.numpy() / pred.shape[1]
+    return _symmetric(_pairs_only(logits).disagreement, 0.0)
 
 
 def pairwise_spearman_matrix(logits: np.ndarray) -> np.ndarray:
-    """(R, R) Spearman rank correlation between the flattened raw logits of runs i and j.
-
-    Ranks (average ranks for ties, as :func:`scipy.stats.spearmanr`) are computed once per
-    run; the correlations are then one matrix product of the standardised ranks.
-    """
-    logits = np.asarray(logits)
-    flat = logits.reshape(logits.shape[0], -1)
-    ranks = rankdata(flat, axis=1)
-    ranks -= ranks.mean(axis=1, keepdims=True)
-    norms = np.linalg.norm(ranks, axis=1)
-    if np.any(norms == 0):
-        raise ValueError("a run has constant logits; its rank correlation is undefined")
-    ranks /= norms[:, None]
-    unit = torch.from_numpy(ranks)  # torch's float64 GEMM is much faster than numpy's here
-    return np.clip((unit @ unit.T).numpy(), -1.0, 1.0)
+    """(R, R) Spearman rank correlation between the flattened raw logits of runs i and j
+    (average ranks for ties, as :func:`scipy.stats.spearmanr`)."""
+    return _symmetric(_pairs_only(logits).spearman, 1.0)
 
 
 def pairwise_ensemble_matrices(
     logits: np.ndarray, labels: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(R, R) accuracy and cross-entropy of the two-model ensemble (mean logits) of i and j.
-
-    One broadcast per run i covers all pairs (i, j > i), in a class-major layout (R, C, N) so
-    that the reductions over classes are elementwise over examples. An example counts as
-    correct when its label's ensemble logit attains the maximum.
-    """
+    """(R, R) accuracy and cross-entropy of the two-model ensemble (mean logits) of i < j
+    (NaN elsewhere); see :mod:`runvar.stats.pairwise` for the exact definitions."""
     logits, labels = _check_stack(logits, labels)
-    stack = torch.from_numpy(np.ascontiguousarray(np.transpose(logits, (0, 2, 1)), dtype=np.float32))
-    target = torch.from_numpy(np.asarray(labels, dtype=np.int64)).view(1, 1, -1)
-    runs = stack.shape[0]
-    acc = np.full((runs, runs), np.nan)
-    ce = np.full((runs, runs), np.nan)
-    with torch.no_grad():
-        for i in range(runs - 1):
-            ens = torch.add(stack[i + 1 :], stack[i]).mul_(0.5)
-            top = ens.amax(1)
-            picked = ens.gather(1, target.expand(len(ens), 1, -1))[:, 0]
-            acc[i, i + 1 :] = (picked >= top).double().mean(1).numpy()
-            lse = ens.sub_(top.unsqueeze(1)).exp_().sum(1).log_().add_(top)
-            ce[i, i + 1 :] = (lse - picked).double().mean(1).numpy()
-    return acc, ce
+    pairs = pairwise_matrices(logits, labels)
+    return pairs.ensemble_accuracy, pairs.ensemble_cross_entropy
+
+
+def _pairs_only(logits: np.ndarray) -> PairwiseMatrices:
+    """Pair matrices of a stack when no labels are given (the ensemble's are then meaningless)."""
+    logits = np.asarray(logits)
+    if logits.ndim != 3:
+        raise ValueError(f"logits must have shape (runs, examples, classes), got {logits.shape}")
+    return pairwise_matrices(logits, np.zeros(logits.shape[1], dtype=np.int64))
+
+
+def _symmetric(upper: np.ndarray, diagonal: float) -> np.ndarray:
+    full = np.where(np.isnan(upper), upper.T, upper)
+    np.fill_diagonal(full, diagonal)
+    return full
 
 
 def _upper(matrix: np.ndarray) -> np.ndarray:
@@ -151,17 +136,12 @@ def ensemble_delta(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float
 
     Returns (accuracy delta as a fraction, cross-entropy delta).
     """
-    ens_acc, ens_ce = pairwise_ensemble_matrices(logits, labels)
-    acc, ce = accuracies(logits, labels), cross_entropies(logits, labels)
-    i, j = np.triu_indices(len(acc), k=1)
-    return (
-        float((ens_acc[i, j] - (acc[i] + acc[j]) / 2).mean()),
-        float((ens_ce[i, j] - (ce[i] + ce[j]) / 2).mean()),
-    )
+    row = variability(logits, labels, resamples=1)
+    return row["ensemble_delta_accuracy"] / 100.0, row["ensemble_delta_cross_entropy"]
 
 
 def variability(
-    logits: np.ndarray,
+    logits: np.ndarray | RunStack,
     labels: np.ndarray,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
@@ -174,20 +154,21 @@ def variability(
     disagreement, Spearman correlation and ensemble delta, so that effect sizes between rows
     can be bootstrapped over runs later (:mod:`runvar.claims`) without the logits.
     """
-    logits, labels = _check_stack(logits, labels)
+    if not isinstance(logits, RunStack):
+        logits, labels = _check_stack(logits, labels)
     if logits.shape[0] < 2:
         raise ValueError(f"variability needs at least 2 runs, got {logits.shape[0]}")
-    fraction = accuracies(logits, labels)
+    pairs = pairwise_matrices(logits, labels)
+    fraction = pairs.accuracy
     acc = fraction * 100.0
-    ce = cross_entropies(logits, labels)
+    ce = pairs.cross_entropy
     acc_boot = bootstrap_sds(acc, resamples, seed)
     ce_boot = bootstrap_sds(ce, resamples, seed)
-    disagreement = _upper(pairwise_disagreement_matrix(logits))
-    spearman = _upper(pairwise_spearman_matrix(logits))
-    ens_acc, ens_ce = pairwise_ensemble_matrices(logits, labels)
+    disagreement = pairs.upper("disagreement")
+    spearman = pairs.upper("spearman")
     i, j = np.triu_indices(len(acc), k=1)
-    delta_acc = ens_acc[i, j] - (fraction[i] + fraction[j]) / 2
-    delta_ce = ens_ce[i, j] - (ce[i] + ce[j]) / 2
+    delta_acc = pairs.upper("ensemble_accuracy") - (fraction[i] + fraction[j]) / 2
+    delta_ce = pairs.upper("ensemble_cross_entropy") - (ce[i] + ce[j]) / 2
     return {
         "runs": int(logits.shape[0]),
         "accuracy_mean": float(acc.mean()),

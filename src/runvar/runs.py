@@ -24,7 +24,7 @@ from .data import Dataset
 from .execution import configure, resolve_device
 from .io import load_json, load_prediction_stack, save_json, save_predictions, write_atomic
 from .metrics import BOOTSTRAP_RESAMPLES, all_identical, variability
-from .models import build_model
+from .models import build_from_block
 from .seeds import run_seeds
 from .train import train_run
 
@@ -86,9 +86,8 @@ def variant_metrics(
     snapshot_of: str | None = None,
     stack: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """The metrics row of one (setup, variant) from its runs' files.
+    """The metrics row of one (setup, variant) from its runs' files (see :func:`variant_row`).
 
-    For ``none`` every run must be bitwise identical, else :class:`DeterminismError`.
     ``stack`` gives the runs' (logits, labels) already computed from the prediction files
     (e.g. snapshot ensembles); by default, each file's final logits. With ``snapshot_of`` (a
     base setup) the row is (``snapshot_of``, ``variant``), with ``trained_as`` naming the runs'
@@ -96,6 +95,24 @@ def variant_metrics(
     """
     logits, labels = stack if stack is not None else load_prediction_stack(list(prediction_paths))
     records = [load_json(p) for p in record_paths]
+    return variant_row(variant, logits, labels, records, prediction_paths, resamples, seed, snapshot_of)
+
+
+def variant_row(
+    variant: str,
+    logits: np.ndarray,
+    labels: np.ndarray,
+    records: Sequence[Mapping[str, Any]],
+    prediction_paths: Sequence[str | os.PathLike[str]],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+    snapshot_of: str | None = None,
+) -> dict[str, Any]:
+    """The metrics row of one (setup, variant): :func:`runvar.metrics.variability` of its runs'
+    (R, N, C) logits with what their run records say about how they ran.
+
+    For ``none`` every run must be bitwise identical, else :class:`DeterminismError`.
+    """
     identical = all_identical(logits)
     if variant == "none" and not identical:
         raise DeterminismError(
@@ -169,11 +186,8 @@ def load_trained_models(
 ) -> tuple[nn.Module, list[nn.Module]]:
     """The final model and the snapshot models of a run, rebuilt from its ``model.pt``."""
     saved = torch.load(model_path, map_location="cpu", weights_only=True)
-    options = dict(setup["model"])
-    name = options.pop("name")
-
     def rebuild(state: Mapping[str, torch.Tensor]) -> nn.Module:
-        model = build_model(name, input_shape, num_classes, 1, **options)
+        model = build_from_block(setup["model"], input_shape, num_classes, 1)
         model.load_state_dict(state)
         return model.to(device).eval()
 

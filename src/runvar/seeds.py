@@ -140,8 +140,8 @@ def model_has_stochastic_layer(setup: Mapping[str, Any]) -> bool:
     from .models import StochasticLayer
 
     shape = dataset_shape(setup.get("dataset"))
-    if shape is None:
-        return True  # unknown input shape: cannot tell, do not reject
+    if shape is None or "name" not in setup["model"]:
+        return True  # unknown input shape or a user's imported model: cannot tell, do not reject
     options = dict(setup["model"])
     model = meta_model(options.pop("name"), shape[0], shape[1], options)
     return any(isinstance(module, StochasticLayer) for module in model.modules())

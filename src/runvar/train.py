@@ -23,7 +23,7 @@ from .bitflip import flip_one_bit
 from .config import digest
 from .data import Dataset, augment_batch
 from .execution import check_pinned, configure, hardware, resolve_device, versions
-from .models import build_model, set_stochastic_generator
+from .models import build_from_block, set_stochastic_generator
 from .models.layers import REFERENCE_FULL_LR
 from .io import write_atomic
 from .seeds import RunSeeds, run_seeds
@@ -187,10 +187,7 @@ def train_run(
     data = data.to(device)
     sources = Sources(seeds, device)
 
-    model_options = dict(setup["model"])
-    model = build_model(
-        model_options.pop("name"), data.input_shape, data.num_classes, seeds.init, **model_options
-    )
+    model = build_from_block(setup["model"], data.input_shape, data.num_classes, seeds.init)
     model.to(device)
     bitflip_param = setup.get("bitflip", {}).get("parameter", "first")
 

@@ -76,13 +76,17 @@ def checksum(arrays: dict[str, np.ndarray]) -> str:
 def prepare_dataset(name: str, out_path: str | os.PathLike[str], **options: Any) -> str:
     """Generate or read dataset ``name`` and write it atomically to ``out_path``.
 
-    Returns the checksum, which is also stored in the file and verified on every load.
+    Returns the checksum, which is also stored in the file and verified on every load. Options
+    with ``npz`` (a user's file, :mod:`runvar.data.npz_files`) read that file, whatever the name.
     """
-    if name not in DATASETS:
+    from .npz_files import NPZ_OPTION, prepare_npz  # it imports this module
+
+    preparer = prepare_npz if NPZ_OPTION in options else DATASETS.get(name)
+    if preparer is None:
         raise UnknownDatasetError(
             f"unknown dataset {name!r}; valid datasets: {', '.join(sorted(DATASETS))}"
         )
-    arrays = DATASETS[name](**options)
+    arrays = preparer(**options)
     _check_arrays(name, arrays)
     digest = checksum(arrays)
     meta = json.dumps({"name": name, "options": options, "checksum": digest}, sort_keys=True)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from ..stats.power import runs_needed, sample_sd
 from ..tables import (
     CONVERGED_NOTE,
     METRIC_KEYS,
@@ -22,8 +23,18 @@ from ..tables import (
 EXTRA_KEYS = ("converged", "plateau_change", "trained_as")
 
 
+#: The difference in mean accuracy (points) whose seed budget the tables show, and its column.
+BUDGET_DELTA = 0.1
+BUDGET_KEY = "runs_to_detect_0.1"
+BUDGET_HEADER = "Runs to detect 0.1 points"
+BUDGET_NOTE = (f"{BUDGET_HEADER}: runs of each of two models a two-sided t-test (5% level) needs to detect a "
+               f"{BUDGET_DELTA}-point difference in mean accuracy with 80% power, from this row's SD "
+               "(ddof=1; statsmodels; `runvar budget` for other differences).\n")
+
+
 def _extras(row: Mapping) -> dict:
-    return {key: row[key] for key in EXTRA_KEYS if key in row}
+    budget = runs_needed(sample_sd(float(row["accuracy_sd"]), int(row["runs"])), BUDGET_DELTA)
+    return {BUDGET_KEY: budget, **{key: row[key] for key in EXTRA_KEYS if key in row}}
 
 
 def sources_frame(rows: Mapping[str, Mapping]) -> pd.DataFrame:
@@ -47,10 +58,10 @@ def _variant_cell(row: Mapping) -> str:
 
 def sources_markdown(frame: pd.DataFrame, title: str) -> str:
     """The sources table as Markdown: SD columns as "SD ± bootstrap SD-of-SD"."""
-    header = ["Variant", "R"] + [label for _, label, _, _ in SOURCES_COLUMNS] + converged_header(frame)
-    body = [[_variant_cell(row), str(int(row["runs"]))] + metric_cells(row) + converged_cells(row)
-            for _, row in frame.iterrows()]
-    notes = NOTES + CONVERGED_NOTE * bool(converged_header(frame))
+    header = ["Variant", "R"] + [label for _, label, _, _ in SOURCES_COLUMNS] + [BUDGET_HEADER] + converged_header(frame)
+    body = [[_variant_cell(row), str(int(row["runs"]))] + metric_cells(row) + [str(int(row[BUDGET_KEY]))]
+            + converged_cells(row) for _, row in frame.iterrows()]
+    notes = NOTES + BUDGET_NOTE + CONVERGED_NOTE * bool(converged_header(frame))
     if "cudnn" in " ".join(frame["variant"]) and not frame["cudnn_effective"].any():
         notes += (
             "`cudnn` variants ran on CPU: nondeterministic GPU kernels were requested and "
@@ -62,7 +73,9 @@ def sources_markdown(frame: pd.DataFrame, title: str) -> str:
 
 def study_markdown(frame: pd.DataFrame, title: str) -> str:
     """A (setup, variant) table as Markdown, formatted like the sources table."""
-    header = ["Setup", "Variant", "R"] + [label for _, label, _, _ in SOURCES_COLUMNS] + converged_header(frame)
-    body = [[row["setup"], _variant_cell(row), str(int(row["runs"]))] + metric_cells(row) + converged_cells(row)
-            for _, row in frame.iterrows()]
-    return f"## {title}\n\n" + markdown_table(header, body) + NOTES + CONVERGED_NOTE * bool(converged_header(frame))
+    header = (["Setup", "Variant", "R"] + [label for _, label, _, _ in SOURCES_COLUMNS] + [BUDGET_HEADER]
+              + converged_header(frame))
+    body = [[row["setup"], _variant_cell(row), str(int(row["runs"]))] + metric_cells(row)
+            + [str(int(row[BUDGET_KEY]))] + converged_cells(row) for _, row in frame.iterrows()]
+    return (f"## {title}\n\n" + markdown_table(header, body) + NOTES + BUDGET_NOTE
+            + CONVERGED_NOTE * bool(converged_header(frame)))
