@@ -94,7 +94,7 @@ def resampled_measure(row: Mapping, key: str, idx: np.ndarray) -> np.ndarray:
     with replacement. SDs use the resampled runs' values; pairwise means average the pairs of
     distinct resampled runs (a run paired with its own copy is skipped, as no pair i < j of
     the original data compares a run with itself)."""
-    if key in ("accuracy_sd", "cross_entropy_sd"):
+    if key.endswith("_sd"):  # accuracy_sd, cross_entropy_sd, ppl_sd (language models)
         values = np.asarray(row["per_run"][key.removesuffix("_sd")], dtype=np.float64)
         values = values - values[0]
         return values[idx].std(axis=1)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: The study subpackages, in the order their plans are made.
-STUDY_PACKAGES: tuple[str, ...] = ("sources", "reduction", "selection", "synthetic", "convergence")
+STUDY_PACKAGES: tuple[str, ...] = ("sources", "reduction", "selection", "synthetic", "convergence", "language")
 
 
 @dataclass
