@@ -9,7 +9,7 @@ verdicts they give. One process, one torch thread:
     .venv/bin/python benchmarks/language_recipe_sweep.py 'epochs=6' 'epochs=8,train_tokens=20000'
 
 Each argument is comma-separated key=value overrides (keys: epochs, batch_size, bptt, lr,
-train_tokens, vocab_size, and model keys embedding, hidden, layers, dropout, dropouth, dropouti,
+schedule, clip, train_tokens, vocab_size, and model keys embedding, hidden, layers, dropout, dropouth, dropouti,
 dropoute, wdrop).
 """
 
@@ -43,7 +43,7 @@ def parse(arg: str, base: dict, corpus_options: dict) -> tuple[dict, dict]:
     setup, options = copy.deepcopy(base), dict(corpus_options)
     for item in filter(None, arg.split(",")):
         key, value = item.split("=")
-        number = float(value) if "." in value or "e" in value else int(value)
+        number = yaml.safe_load(value)  # 8 -> int, 0.1 -> float, cosine -> str
         if key in MODEL_KEYS:
             setup["model"][key] = number
         elif key == "vocab_size":

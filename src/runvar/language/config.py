@@ -18,6 +18,7 @@ from ..config import ConfigError, deep_merge
 CORPORA = ("pydoc", "ptb")
 LANGUAGE_VARIANTS = ("none", "init", "stochastic", "all", "bitflip")
 MODEL_KINDS = ("qrnn", "lstm")
+SCHEDULES = ("constant", "cosine")
 
 SETUP_DEFAULTS: dict[str, Any] = {
     "corpus": "pydoc",
@@ -29,6 +30,7 @@ SETUP_DEFAULTS: dict[str, Any] = {
     "test_batch_size": 1,
     "bptt": 70,
     "lr": 30.0,
+    "schedule": "constant",
     "clip": 0.2,
     "weight_decay": 1.2e-6,
     "alpha": 2.0,
@@ -56,6 +58,8 @@ def resolve_setup(name: str, setup: Mapping[str, Any], datasets: Mapping[str, An
         raise ConfigError(f"{where}.corpus = {resolved['corpus']!r}; valid corpora: {', '.join(CORPORA)}")
     if resolved["model"]["kind"] not in MODEL_KINDS:
         raise ConfigError(f"{where}.model.kind = {resolved['model']['kind']!r}; valid: {', '.join(MODEL_KINDS)}")
+    if resolved["schedule"] not in SCHEDULES:
+        raise ConfigError(f"{where}.schedule = {resolved['schedule']!r}; valid: {', '.join(SCHEDULES)}")
     if resolved["corpus"] == "ptb" and "root" not in datasets.get("ptb", {}):
         raise ConfigError(f"{where} reads Penn Treebank: set datasets: {{ptb: {{root: DIR}}}}, DIR holding "
                           "ptb.train.txt, ptb.valid.txt and ptb.test.txt (Mikolov's preprocessed split)")

@@ -6,7 +6,8 @@ probability 0.95 else ``bptt / 2``, the length ~ N(base, 5) truncated to an inte
 all drawn from the ``stochastic`` generator like every dropout mask. Loss = cross-entropy + AR
 (``alpha`` x mean square of the last layer's dropped output) + TAR (``beta`` x mean square of
 its step-to-step change); gradients clipped to norm ``clip``; SGD with ``weight_decay`` and the
-learning rate scaled by length / bptt for each window. Plain SGD throughout: Merity's switch
+learning rate scaled by length / bptt for each window; ``schedule: cosine`` (not Merity's)
+anneals the base rate to 0 over the epochs. Plain SGD throughout: Merity's switch
 to averaged SGD is not used. The model of the last epoch is tested.
 
 Validation PPL (batch ``eval_batch_size``, windows of ``bptt``) is recorded every epoch; the
@@ -83,12 +84,19 @@ def sgd_step(params: list[torch.Tensor], lr: float, weight_decay: float) -> None
             p.sub_(torch.add(p.grad, p, alpha=weight_decay), alpha=lr)
 
 
+def scheduled_lr(setup: Mapping[str, Any], progress: float) -> float:
+    """The base learning rate at ``progress`` in [0, 1) of training: constant (Merity's SGD
+    phase) or, with ``schedule: cosine``, ``lr * (1 + cos(pi * progress)) / 2`` down to 0."""
+    lr = float(setup["lr"])
+    return lr * 0.5 * (1.0 + math.cos(math.pi * progress)) if setup["schedule"] == "cosine" else lr
+
+
 def train_epoch(model: LanguageModel, data: torch.Tensor, setup: Mapping[str, Any],
-                generator: torch.Generator) -> float:
-    """One pass over the training stream; returns the mean training cross-entropy."""
+                generator: torch.Generator, epoch: int = 1) -> float:
+    """One pass (``epoch``, from 1) over the training stream; returns the mean training cross-entropy."""
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
-    bptt, lr, decay = int(setup["bptt"]), float(setup["lr"]), float(setup["weight_decay"])
+    bptt, decay, epochs = int(setup["bptt"]), float(setup["weight_decay"]), int(setup["epochs"])
     hidden = model.init_hidden(data.shape[1])
     total, count, i = 0.0, 0, 0
     while i < data.shape[0] - 2:
@@ -106,6 +114,7 @@ def train_epoch(model: LanguageModel, data: torch.Tensor, setup: Mapping[str, An
             loss = loss + setup["beta"] * (raw[-1][1:] - raw[-1][:-1]).pow(2).mean()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), setup["clip"])
+        lr = scheduled_lr(setup, (epoch - 1 + i / data.shape[0]) / epochs)
         sgd_step(params, lr * seq_len / bptt, decay)
         i += seq_len
     return total / count
@@ -133,7 +142,7 @@ def train_language_run(setup: Mapping[str, Any], corpus: Corpus, seeds: RunSeeds
     test = batchify(corpus.test, int(setup["test_batch_size"])).to(device)
     history = []
     for epoch in range(1, int(setup["epochs"]) + 1):
-        train_ce = train_epoch(model, train, setup, gens["stochastic"])
+        train_ce = train_epoch(model, train, setup, gens["stochastic"], epoch)
         valid_nll, _, _ = evaluate(model, valid, int(setup["bptt"]))
         history.append({"epoch": epoch, "train_cross_entropy": train_ce, "valid_ppl": _ppl(valid_nll)})
         if epoch == 1 or epoch % 10 == 0 or epoch == int(setup["epochs"]):
