@@ -15,9 +15,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..claims import claim_summary
+from ..claims import CLAIM_1, CLAIM_2, claim_summary, ratio_test
 from ..plots import plt
-from ..sources.claims import CLAIM_1, CLAIM_2, ratio_test
 from ..tables import markdown_table
 
 #: Measures of the language claims: (metrics key, label).
