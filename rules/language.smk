@@ -26,7 +26,7 @@ for (_first, _last), _keys in LANGUAGE.get("chunks", {}).items():
         name:
             f"language_train_seeds_{_first}_{_last}"
         input:
-            corpus=lambda wc: LANGUAGE_CORPUS.format(corpus=LANGUAGE_SETUPS[wc.key.split("/")[0]]["corpus"]),
+            corpus=language_corpus_input,
         output:
             predictions=[f"results/language/runs/{{key}}/seed{s}/predictions.npz" for s in range(_first, _last + 1)],
             records=[f"results/language/runs/{{key}}/seed{s}/run.json" for s in range(_first, _last + 1)],
@@ -34,13 +34,13 @@ for (_first, _last), _keys in LANGUAGE.get("chunks", {}).items():
         wildcard_constraints:
             key=_one_of(_keys),
         params:
-            setup=lambda wc: LANGUAGE_SETUPS[wc.key.split("/")[0]],
+            setup=language_setup_of,
             seeds=list(range(_first, _last + 1)),
         log:
             f"results/logs/language/train/{{key}}/seeds{_first}-{_last}.log",
         benchmark:
             f"results/benchmarks/language/train/{{key}}/seeds{_first}-{_last}.tsv"
-        threads: lambda wc: LANGUAGE_SETUPS[wc.key.split("/")[0]]["execution"]["threads"]
+        threads: lambda wc: language_setup_of(wc)["execution"]["threads"]
         resources:
             **resources_for("train"),
         conda:

@@ -15,6 +15,15 @@ def language_runs(setup, variant, name, runs=None):
     return [f"{LANGUAGE_RUN_DIR}/{name}".format(setup=setup, variant=variant, seed=r) for r in range(1, runs + 1)]
 
 
+def language_setup_of(wildcards):
+    """The resolved setup of a training job's ``key`` (setup/variant)."""
+    return LANGUAGE_SETUPS[wildcards.key.rsplit("/", 1)[0]]
+
+
+def language_corpus_input(wildcards):
+    return LANGUAGE_CORPUS.format(corpus=language_setup_of(wildcards)["corpus"])
+
+
 def language_plateau_inputs(wildcards):
     plateau = LANGUAGE["plateau"]
     variant, runs = plateau["variant"], int(plateau["runs"])
