@@ -174,7 +174,7 @@ def test_none_metrics_fail_unless_bitwise_identical(tmp_path):
 
 def test_plateau_check_on_validation_ppl(tmp_path):
     paths = {}
-    for name, values in {"e": [[50, 40], [52, 42]], "e2": [[50, 40, 39.9, 40.1], [52, 42, 41.8, 41.7]]}.items():
+    for name, values in {"e": [[50, 40], [52, 42]], "e2": [["nan", 40, "nan", 40.1], ["nan", 42, "nan", 41.7]]}.items():
         paths[name] = []
         for i, ppl in enumerate(values):
             path = tmp_path / f"{name}{i}.csv"
@@ -183,4 +183,5 @@ def test_plateau_check_on_validation_ppl(tmp_path):
     check = plateau_check("s", "all", paths["e"], paths["e2"], 1.0)
     assert check["valid_ppl"] == 41.0 and check["valid_ppl_double"] == pytest.approx(40.9)
     assert check["change"] == pytest.approx(-100 * 0.1 / 41) and check["converged"]
+    assert check["curve_double"] == {"epochs": [2, 4], "valid_ppl": [41.0, pytest.approx(40.9)]}
     assert not plateau_check("s", "all", paths["e"], paths["e2"], 0.2)["converged"]

@@ -4,12 +4,11 @@ from runvar.claims import claims_frame, claims_markdown
 from runvar.io import load_json, log_to
 from runvar.language.report import language_claims, language_figure, language_frame, language_markdown
 from runvar.plots import save_figure
-from runvar.runs import load_metrics_rows
 from runvar.tables import write_table
 
 with log_to(snakemake.log[0]) as log:
     setup, out = snakemake.wildcards.setup, snakemake.output
-    rows = load_metrics_rows(snakemake.input.metrics)
+    rows = {row["variant"]: row for row in map(load_json, snakemake.input.metrics)}
     check = load_json(snakemake.input.plateau)
     frame = language_frame(rows)
     write_table(frame, language_markdown(frame, f"Language modelling: {setup}", check), out.csv, out.md)

@@ -28,6 +28,7 @@ SETUP_DEFAULTS: dict[str, Any] = {
     "batch_size": 20,
     "eval_batch_size": 10,
     "test_batch_size": 1,
+    "evaluate_every": 1,
     "bptt": 70,
     "lr": 30.0,
     "schedule": "constant",

@@ -23,11 +23,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..io import CorruptFileError, load_npz, save_npz
+
+if TYPE_CHECKING:
+    import torch
 
 SPLITS = ("train", "valid", "test")
 EOS, UNK = "<eos>", "<unk>"
@@ -165,19 +168,21 @@ def load_corpus(path: str | os.PathLike[str]) -> Corpus:
     return Corpus(**splits, vocab=vocab, checksum=checksum)
 
 
-def batchify(tokens: np.ndarray | Iterable[int], batch_size: int) -> torch.Tensor:
+def batchify(tokens: np.ndarray | Iterable[int], batch_size: int) -> "torch.Tensor":
     """Merity's ``batchify``: the stream trimmed to a multiple of ``batch_size`` and laid out
     as ``batch_size`` columns, shape (steps, batch_size), int64.
 
     >>> batchify(np.arange(7), 2).T.tolist()
     [[0, 1, 2], [3, 4, 5]]
     """
+    import torch  # here, not at the top: the corpus job needs no torch (seconds of start-up)
+
     data = torch.as_tensor(np.asarray(tokens), dtype=torch.int64)
     steps = data.numel() // batch_size
     return data[: steps * batch_size].view(batch_size, steps).t().contiguous()
 
 
-def get_batch(source: torch.Tensor, i: int, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+def get_batch(source: "torch.Tensor", i: int, seq_len: int) -> tuple["torch.Tensor", "torch.Tensor"]:
     """Inputs ``source[i:i+L]`` and next-token targets ``source[i+1:i+1+L]``, L clipped at the end."""
     seq_len = min(seq_len, len(source) - 1 - i)
     return source[i : i + seq_len], source[i + 1 : i + 1 + seq_len]

@@ -19,7 +19,6 @@ import numpy as np
 from ..config import digest
 from ..io import load_json, load_npz, save_json, save_npz, write_atomic
 from ..metrics import BOOTSTRAP_RESAMPLES
-from ..runs import DeterminismError, history_matrix
 from ..seeds import run_seeds
 from .corpus import Corpus
 from .metrics import language_variability
@@ -71,6 +70,8 @@ def variant_metrics(variant: str, prediction_paths: Sequence[str | os.PathLike[s
         np.array_equal(a, argmax[0]) for a in argmax[1:])
     row = language_variability(logprob, argmax, resamples, seed)
     if variant == "none" and not (identical and row["ppl_sd"] == 0.0):
+        from ..runs import DeterminismError  # imported here: runvar.runs costs seconds per job
+
         raise DeterminismError(
             f"variant 'none' gave different predictions across {len(logprob)} runs with identical seeds "
             f"(PPL SD {row['ppl_sd']:.3g}): some randomness is not controlled by the per-source generators "
@@ -85,10 +86,19 @@ def variant_metrics(variant: str, prediction_paths: Sequence[str | os.PathLike[s
     return row
 
 
+def with_plateau_check(row: Mapping[str, Any], check: Mapping[str, Any]) -> dict[str, Any]:
+    """``row`` with its setup's plateau check: ``converged``, ``plateau_change`` (% of validation
+    PPL from E to 2E epochs) and ``plateau_recipe``, the keys the image rows carry."""
+    return {**row, "converged": bool(check["converged"]), "plateau_change": float(check["change"]),
+            "plateau_recipe": check["setup"]}
+
+
 def _final_and_curve(paths: Sequence[str | os.PathLike[str]]) -> tuple[float, dict[str, list]]:
-    ppl = history_matrix(paths, "valid_ppl")
-    curve = {"epochs": list(range(1, ppl.shape[1] + 1)), "valid_ppl": ppl.mean(axis=0).tolist()}
-    return float(ppl[:, -1].mean()), curve
+    """Mean final validation PPL over runs, and the mean curve over the evaluated epochs."""
+    ppl = np.array([np.atleast_1d(np.genfromtxt(p, delimiter=",", names=True)["valid_ppl"]) for p in paths])
+    evaluated = ~np.isnan(ppl).any(axis=0)
+    epochs = np.arange(1, ppl.shape[1] + 1)[evaluated]
+    return float(ppl[:, -1].mean()), {"epochs": epochs.tolist(), "valid_ppl": ppl[:, evaluated].mean(axis=0).tolist()}
 
 
 def plateau_check(setup: str, variant: str, histories: Sequence[str | os.PathLike[str]],

@@ -10,7 +10,8 @@ learning rate scaled by length / bptt for each window; ``schedule: cosine`` (not
 anneals the base rate to 0 over the epochs. Plain SGD throughout: Merity's switch
 to averaged SGD is not used. The model of the last epoch is tested.
 
-Validation PPL (batch ``eval_batch_size``, windows of ``bptt``) is recorded every epoch; the
+Validation PPL (batch ``eval_batch_size``, windows of ``bptt``) is recorded every
+``evaluate_every`` epochs and at the last (NaN in the history otherwise); the
 test set is read with batch ``test_batch_size`` (1 in Merity's code), keeping per position the
 target's log-probability and the argmax token: what the metrics need, nothing of vocabulary size.
 """
@@ -141,12 +142,14 @@ def train_language_run(setup: Mapping[str, Any], corpus: Corpus, seeds: RunSeeds
     valid = batchify(corpus.valid, int(setup["eval_batch_size"])).to(device)
     test = batchify(corpus.test, int(setup["test_batch_size"])).to(device)
     history = []
-    for epoch in range(1, int(setup["epochs"]) + 1):
+    epochs, every = int(setup["epochs"]), int(setup["evaluate_every"])
+    for epoch in range(1, epochs + 1):
         train_ce = train_epoch(model, train, setup, gens["stochastic"], epoch)
-        valid_nll, _, _ = evaluate(model, valid, int(setup["bptt"]))
-        history.append({"epoch": epoch, "train_cross_entropy": train_ce, "valid_ppl": _ppl(valid_nll)})
-        if epoch == 1 or epoch % 10 == 0 or epoch == int(setup["epochs"]):
-            log(f"epoch {epoch}: train CE {train_ce:.4f}, valid PPL {_ppl(valid_nll):.2f}")
+        valid_ppl = math.nan
+        if epoch % every == 0 or epoch == epochs:
+            valid_ppl = _ppl(evaluate(model, valid, int(setup["bptt"]))[0])
+            log(f"epoch {epoch}: train CE {train_ce:.4f}, valid PPL {valid_ppl:.2f}")
+        history.append({"epoch": epoch, "train_cross_entropy": train_ce, "valid_ppl": valid_ppl})
     test_nll, logprob, argmax = evaluate(model, test, int(setup["bptt"]), keep=True)
     record = {
         "seeds": seeds.as_dict(),
