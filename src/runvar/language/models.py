@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-MODEL_KINDS = ("qrnn", "lstm")
+from .config import MODEL_KINDS
 Hidden = list[tuple[torch.Tensor, torch.Tensor]]
 
 
