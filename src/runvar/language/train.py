@@ -47,8 +47,9 @@ class LanguageRun:
 
 def window_length(bptt: int, generator: torch.Generator) -> int:
     """Merity's variable BPTT length, drawn from ``generator``."""
-    base = bptt if float(torch.rand((), generator=generator)) < 0.95 else bptt / 2.0
-    return max(5, int(base + 5.0 * float(torch.randn((), generator=generator))))
+    device = generator.device  # the stochastic generator lives on the run's device
+    base = bptt if float(torch.rand((), generator=generator, device=device)) < 0.95 else bptt / 2.0
+    return max(5, int(base + 5.0 * float(torch.randn((), generator=generator, device=device))))
 
 
 @torch.no_grad()
