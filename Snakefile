@@ -22,6 +22,8 @@ include: "rules/selection.smk"
 include: "rules/convergence_functions.smk"
 include: "rules/convergence.smk"
 include: "rules/plateau.smk"
+include: "rules/language_functions.smk"
+include: "rules/language.smk"
 include: "rules/summary.smk"
 
 

@@ -16,7 +16,7 @@ from runvar.sources.tables import sources_frame, sources_markdown, study_frame, 
 from runvar.tables import METRIC_KEYS, markdown_table, metric_cells, write_table
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "runvar"
-STUDIES = ("sources", "reduction", "selection", "synthetic")
+STUDIES = ("sources", "reduction", "selection", "synthetic", "convergence", "language")
 
 
 def metrics_row(acc_sd, ci, ce_sd=0.01, ce_ci=(0.005, 0.015), **extra):

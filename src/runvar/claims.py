@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def resampled_measure(row: Mapping, key: str, idx: np.ndarray) -> np.ndarray:
     with replacement. SDs use the resampled runs' values; pairwise means average the pairs of
     distinct resampled runs (a run paired with its own copy is skipped, as no pair i < j of
     the original data compares a run with itself)."""
-    if key in ("accuracy_sd", "cross_entropy_sd"):
+    if key.endswith("_sd"):  # accuracy_sd, cross_entropy_sd, ppl_sd (language models)
         values = np.asarray(row["per_run"][key.removesuffix("_sd")], dtype=np.float64)
         values = values - values[0]
         return values[idx].std(axis=1)
@@ -136,6 +137,27 @@ def ratio_with_interval(row: Mapping, reference: Mapping, key: str, resamples: i
     low, high = np.nanpercentile(ratios, [2.5, 97.5], method="inverted_cdf")
     point = _safe_ratio(np.array([measure(row, key)]), np.array([measure(reference, key)]))[0]
     return float(point), (float(low), float(high))
+
+
+#: SD's claims 1 and 2 (sources study, language study).
+CLAIM_1 = "Sources of nondeterminism have similar effects on variability"
+CLAIM_2 = "A one-bit change to the initial weights produces as much variability as all sources"
+_MEASURE_LABELS = {key: label for key, label, _ in MEASURES}
+
+
+def ratio_test(claim: str, rows: Mapping[str, Mapping], variant: str, reference: str, key: str,
+               margin: tuple[float, float], two_sided: bool, resamples: int, seed: int,
+               label: str | None = None) -> dict[str, Any]:
+    """One test: measure ``key`` of ``variant`` over ``reference`` with its bootstrap interval,
+    against the margin (two-sided equivalence, or one-sided at least ``margin[0]``)."""
+    ratio, ci = ratio_with_interval(rows[variant], rows[reference], key, resamples, seed)
+    verdict = equivalence_verdict(ci, margin) if two_sided else at_least_verdict(ci, margin[0])
+    return {
+        "claim": claim, "test": f"{variant} / {reference}", "measure": label or _MEASURE_LABELS[key],
+        "statistic": ratio, "ci95_low": ci[0], "ci95_high": ci[1],
+        "margin": f"[{margin[0]:g}, {margin[1]:g}]" if two_sided else f">= {margin[0]:g}",
+        "verdict": gate_on_convergence(verdict, [rows[variant], rows[reference]]),
+    }
 
 
 def equivalence_verdict(ci95: tuple[float, float], margin: tuple[float, float]) -> str:

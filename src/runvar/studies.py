@@ -32,7 +32,7 @@ REPORT_CATEGORIES: dict[str, str] = {
 
 
 #: The study subpackages, in the order their plans are made.
-STUDY_PACKAGES: tuple[str, ...] = ("sources", "reduction", "selection", "synthetic", "convergence")
+STUDY_PACKAGES: tuple[str, ...] = ("sources", "reduction", "selection", "synthetic", "convergence", "language")
 
 
 @dataclass

@@ -18,35 +18,12 @@ runs did not reach their plateau makes it ``inconclusive: not converged``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from ..claims import (
-    MEASURES,
-    at_least_verdict,
-    claim_summary,
-    equivalence_verdict,
-    gate_on_convergence,
-    ratio_with_interval,
-)
+from ..claims import CLAIM_1, CLAIM_2, MEASURES, claim_summary, ratio_test
 from ..seeds import SINGLE_SOURCE_VARIANTS
 
-CLAIM_1 = "Sources of nondeterminism have similar effects on variability"
-CLAIM_2 = "A one-bit change to the initial weights produces as much variability as all sources"
 
 DEFAULT_MARGIN: tuple[float, float] = (0.5, 2.0)
-_LABELS = {key: label for key, label, _ in MEASURES}
-
-
-def _test(claim: str, rows: Mapping[str, Mapping], variant: str, reference: str, key: str,
-          margin: tuple[float, float], two_sided: bool, resamples: int, seed: int) -> dict[str, Any]:
-    ratio, ci = ratio_with_interval(rows[variant], rows[reference], key, resamples, seed)
-    verdict = equivalence_verdict(ci, margin) if two_sided else at_least_verdict(ci, margin[0])
-    return {
-        "claim": claim, "test": f"{variant} / {reference}", "measure": _LABELS[key],
-        "statistic": ratio, "ci95_low": ci[0], "ci95_high": ci[1],
-        "margin": f"[{margin[0]:g}, {margin[1]:g}]" if two_sided else f">= {margin[0]:g}",
-        "verdict": gate_on_convergence(verdict, [rows[variant], rows[reference]]),
-    }
 
 
 def sources_claims(rows: Mapping[str, Mapping], margin: Sequence[float] = DEFAULT_MARGIN,
@@ -56,11 +33,11 @@ def sources_claims(rows: Mapping[str, Mapping], margin: Sequence[float] = DEFAUL
     singles = [v for v in SINGLE_SOURCE_VARIANTS if v in rows]
     tests1: list[dict] = []
     if "all" in rows:
-        tests1 = [_test("1", rows, v, "all", key, margin, True, resamples, seed)
+        tests1 = [ratio_test("1", rows, v, "all", key, margin, True, resamples, seed)
                   for v in singles for key in ("accuracy_sd", "cross_entropy_sd")]
     tests2: list[dict] = []
     if "bitflip" in rows:
-        tests2 = [_test("2", rows, "bitflip", ref, key, margin, False, resamples, seed)
+        tests2 = [ratio_test("2", rows, "bitflip", ref, key, margin, False, resamples, seed)
                   for ref in ("all", "init") if ref in rows for key, _, _ in MEASURES]
     claims = [
         claim_summary("1", CLAIM_1, tests1, "needs `all` and single-source variants"),

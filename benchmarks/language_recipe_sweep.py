@@ -1,0 +1,83 @@
+"""The recipe sweep behind config/config.yaml's language setup (not a speed benchmark).
+
+For each candidate recipe (overrides of the default config's language setup) and its epochs E,
+trains runs 1-3 of `all` at E and at 2E epochs on the offline pydoc corpus and prints the mean
+final validation PPL at both, its relative change (the plateau rule: < 1%), the test PPL and
+the CPU seconds of one run at E. Recipes are chosen by the plateau and the cost, never by the
+verdicts they give. One process, one torch thread:
+
+    .venv/bin/python benchmarks/language_recipe_sweep.py 'epochs=6' 'epochs=8,train_tokens=20000'
+
+Each argument is comma-separated key=value overrides (keys: epochs, batch_size, bptt, lr,
+schedule, clip, train_tokens, vocab_size, and model keys embedding, hidden, layers, dropout, dropouth, dropouti,
+dropoute, wdrop).
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from runvar.language.config import resolve_block  # noqa: E402
+from runvar.language.corpus import pydoc_corpus  # noqa: E402
+from runvar.language.train import train_language_run  # noqa: E402
+from runvar.seeds import run_seeds  # noqa: E402
+
+MODEL_KEYS = ("embedding", "hidden", "layers", "dropout", "dropouth", "dropouti", "dropoute", "wdrop")
+
+
+def default_setup() -> tuple[dict, dict]:
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    setups = resolve_block(config["studies"]["language"], config["datasets"])
+    return next(iter(setups.values())), config["datasets"].get("pydoc", {})
+
+
+def parse(arg: str, base: dict, corpus_options: dict) -> tuple[dict, dict]:
+    setup, options = copy.deepcopy(base), dict(corpus_options)
+    for item in filter(None, arg.split(",")):
+        key, value = item.split("=")
+        number = yaml.safe_load(value)  # 8 -> int, 0.1 -> float, cosine -> str
+        if key in MODEL_KEYS:
+            setup["model"][key] = number
+        elif key == "vocab_size":
+            options["vocab_size"] = number
+        else:
+            setup[key] = number
+    return setup, options
+
+
+def mean_final(setup: dict, corpus, runs: int = 3) -> tuple[float, float, float]:
+    valid, test, cpu = [], [], []
+    for run in range(1, runs + 1):
+        start = time.process_time()
+        result = train_language_run(setup, corpus, run_seeds("all", run), log=lambda line: None)
+        cpu.append(time.process_time() - start)
+        valid.append(result.record["valid_ppl"])
+        test.append(result.record["test_ppl"])
+    return sum(valid) / runs, sum(test) / runs, sum(cpu) / runs
+
+
+def main(args: list[str]) -> None:
+    base, corpus_options = default_setup()
+    print("| recipe | E | valid PPL at E | at 2E | change (%) | test PPL at E | CPU s per run at E |")
+    print("|---|---|---|---|---|---|---|")
+    for arg in args or [""]:
+        setup, options = parse(arg, base, corpus_options)
+        corpus = pydoc_corpus(options.get("vocab_size"))
+        valid, test, cpu = mean_final(setup, corpus)
+        doubled = {**setup, "epochs": 2 * int(setup["epochs"])}
+        valid2, _, _ = mean_final(doubled, corpus)
+        change = 100.0 * (valid2 - valid) / valid
+        print(f"| {arg or 'config'} | {setup['epochs']} | {valid:.2f} | {valid2:.2f} | {change:+.2f} | "
+              f"{test:.2f} | {cpu:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

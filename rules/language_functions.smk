@@ -1,0 +1,52 @@
+# Language modelling (SD Tables 2 and 4): the plan's detail and input functions. The plan is
+# runvar.language.plan (PLANS["language"]); runs and metrics live under results/language/.
+from runvar.language.plan import CORPUS_NPZ as LANGUAGE_CORPUS, METRICS_JSON as LANGUAGE_METRICS
+from runvar.language.plan import PLATEAU_JSON as LANGUAGE_PLATEAU, RUN_DIR as LANGUAGE_RUN_DIR
+from runvar.language.plan import report_files as language_report_files
+
+LANGUAGE = PLANS["language"].detail
+LANGUAGE_SETUPS = LANGUAGE.get("setups", {})
+LANGUAGE_TABLE_SETUPS = list(LANGUAGE.get("doubled", {}))
+
+
+def language_runs(setup, variant, name, runs=None):
+    """Files ``name`` of runs 1..runs (default: the plan's R) of a language (setup, variant)."""
+    runs = runs or LANGUAGE["runs"][f"{setup}/{variant}"]
+    return [f"{LANGUAGE_RUN_DIR}/{name}".format(setup=setup, variant=variant, seed=r) for r in range(1, runs + 1)]
+
+
+def language_setup_of(wildcards):
+    """The resolved setup of a training job's ``key`` (setup/variant)."""
+    return LANGUAGE_SETUPS[wildcards.key.rsplit("/", 1)[0]]
+
+
+def language_corpus_input(wildcards):
+    return LANGUAGE_CORPUS.format(corpus=language_setup_of(wildcards)["corpus"])
+
+
+def language_plateau_inputs(wildcards):
+    plateau = LANGUAGE["plateau"]
+    variant, runs = plateau["variant"], int(plateau["runs"])
+    return {
+        "histories": language_runs(wildcards.setup, variant, "history.csv", runs),
+        "double_histories": language_runs(LANGUAGE["doubled"][wildcards.setup], variant, "history.csv", runs),
+    }
+
+
+def language_metrics_inputs(wildcards):
+    return {
+        "predictions": language_runs(wildcards.setup, wildcards.variant, "predictions.npz"),
+        "records": language_runs(wildcards.setup, wildcards.variant, "run.json"),
+        "plateau": LANGUAGE_PLATEAU.format(setup=wildcards.setup),
+    }
+
+
+def language_report_inputs(wildcards):
+    return {
+        "metrics": [LANGUAGE_METRICS.format(setup=wildcards.setup, variant=v) for v in LANGUAGE["variants"]],
+        "plateau": LANGUAGE_PLATEAU.format(setup=wildcards.setup),
+    }
+
+
+def language_setup_pattern():
+    return _one_of(LANGUAGE_TABLE_SETUPS)

@@ -1,0 +1,72 @@
+"""The language study's plan: the ``studies.language`` block -> setups, runs, job chunks, files.
+
+Each setup gets R runs of every variant (``runs_none`` for ``none``) and a plateau check: runs
+1..``plateau.runs`` of ``plateau.variant`` of a derived setup ``{setup}.epochs{2E}``. Runs are
+trained in jobs of ``train.seeds_per_job`` consecutive seeds (1: one cluster job per run).
+The study's runs live under ``results/language/``, apart from the image studies' runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..studies import StudyPlan
+
+RUN_DIR = "results/language/runs/{setup}/{variant}/seed{seed}"
+CORPUS_NPZ = "results/language/data/{corpus}.npz"
+METRICS_JSON = "results/language/metrics/{setup}/{variant}.json"
+PLATEAU_JSON = "results/language/plateau/{setup}.json"
+
+
+def report_files(setup: str) -> dict[str, str]:
+    """The table, claims and figure of one setup."""
+    return {"csv": f"results/tables/language_{setup}.csv", "md": f"results/tables/language_{setup}.md",
+            "claims_csv": f"results/claims/language_{setup}.csv", "claims_md": f"results/claims/language_{setup}.md",
+            "png": f"results/figures/language_{setup}.png", "pdf": f"results/figures/language_{setup}.pdf"}
+
+
+def seed_spans(runs: int, size: int) -> list[tuple[int, int]]:
+    """Seeds 1..runs in consecutive (first, last) chunks of ``size``.
+
+    >>> seed_spans(10, 4)
+    [(1, 4), (5, 8), (9, 10)]
+    """
+    return [(first, min(first + size - 1, runs)) for first in range(1, runs + 1, size)]
+
+
+def plan(config: Mapping) -> StudyPlan:
+    """``detail``: resolved ``setups`` (with the doubled ones), ``variants``, ``runs`` by
+    ``setup/variant``, ``doubled`` (setup -> its 2E setup), ``plateau`` options and ``chunks``
+    (``(first, last)`` seed span -> the ``setup/variant`` keys trained in jobs of that span).
+
+    >>> study = plan({"studies": {"language": {"variants": ["init", "none"], "runs": 4, "runs_none": 2,
+    ...     "settings": {"q": {"epochs": 3}}}}, "train": {"seeds_per_job": 4}})
+    >>> study.detail["runs"], study.detail["chunks"]
+    ({'q/init': 4, 'q/none': 2, 'q.epochs6/all': 3}, {(1, 4): ['q/init'], (1, 2): ['q/none'], (1, 3): ['q.epochs6/all']})
+    >>> study.targets[0]
+    'results/tables/language_q.csv'
+    """
+    from .config import PLATEAU_DEFAULTS, resolve_block
+
+    block = (config.get("studies") or {}).get("language")
+    if not block:
+        return StudyPlan(detail={})
+    setups = resolve_block(block, config.get("datasets") or {})
+    variants = list(block["variants"])
+    plateau = {**PLATEAU_DEFAULTS, **block.get("plateau", {})}
+    runs, doubled = {}, {}
+    for name in list(setups):
+        for variant in variants:
+            runs[f"{name}/{variant}"] = int(block.get("runs_none", block["runs"]) if variant == "none" else block["runs"])
+        double = f"{name}.epochs{2 * int(setups[name]['epochs'])}"
+        setups[double] = {**setups[name], "epochs": 2 * int(setups[name]["epochs"])}
+        doubled[name] = double
+        runs[f"{double}/{plateau['variant']}"] = int(plateau["runs"])
+    per_job = int((config.get("train") or {}).get("seeds_per_job", 1))
+    chunks: dict[tuple[int, int], list[str]] = {}
+    for key, count in runs.items():
+        for span in seed_spans(count, per_job):
+            chunks.setdefault(span, []).append(key)
+    targets = [path for name in doubled for path in report_files(name).values()]
+    return StudyPlan(targets=targets, detail={"setups": setups, "variants": variants, "runs": runs,
+                                              "doubled": doubled, "plateau": plateau, "chunks": chunks})
