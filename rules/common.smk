@@ -164,6 +164,10 @@ def summary_inputs():
         files["reduction_claims"] = f"results/claims/reduction_{setup}.csv"
     if PLANS["selection"].detail:
         files["selection"] = "results/tables/selection_accuracy.csv"
+    language = list(PLANS["language"].detail.get("doubled", {}))  # the language table setups
+    if language:
+        files["language"] = f"results/tables/language_{language[0]}.csv"
+        files["language_claims"] = f"results/claims/language_{language[0]}.csv"
     return files
 
 

@@ -33,7 +33,8 @@ def collect(setup: str, files: Mapping[str, str | os.PathLike[str]]) -> dict[str
     """The summary of the sources setup ``setup``: each named CSV as a list of records.
 
     ``files`` maps a name (``sources``, ``sources_claims``, ``plateau``, and where configured
-    ``depth``, ``ensembles``, ``reduction_claims``, ``selection``) to its CSV."""
+    ``depth``, ``ensembles``, ``reduction_claims``, ``selection``, ``language``,
+    ``language_claims``) to its CSV."""
     return {"setup": setup, **{name: _records(path) for name, path in files.items()}}
 
 
@@ -101,6 +102,15 @@ def findings_markdown(summary: Mapping[str, Any]) -> str:
         snapshot = next(r for k, r in rows.items() if k.startswith("Snapshot"))
         lines.append(f"- Ensembles (variability reduction vs one model): vanilla {', '.join(vanilla)}; "
                      f"snapshot {snapshot['reduction_mean']:.0f}%.")
+    if "language" in summary:
+        rows = _by(summary["language"], "variant")
+        claims_lm, tests_lm = _claims(summary["language_claims"])
+        sds = ", ".join(f"{v} {r['ppl_sd']:.3f}" for v, r in rows.items())
+        first = next(iter(rows.values()))
+        lines.append(
+            f"- Language (QRNN, offline corpus): test PPL {first['ppl_mean']:.2f}; PPL SD {sds} "
+            f"(converged: {_yes(first)}). Claim 1: **{claims_lm['1']['verdict']}**; claim 2: "
+            f"**{claims_lm['2']['verdict']}** (bitflip / all PPL SD {_test(tests_lm, 'bitflip / all', 'PPL SD')}).")
     if "selection" in summary:
         verdicts = [r["verdict"] for r in summary["selection"] if r["verdict"]]
         counts = {v: verdicts.count(v) for v in dict.fromkeys(verdicts)}
