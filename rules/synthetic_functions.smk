@@ -1,11 +1,22 @@
 # Snapp & Shamir's synthetic irreproducibility study (STUDY.md, "Synthetic irreproducibility").
 # One job per setting (all its pairs, windows and init modes trained together), then one
 # summary job writing every figure's table and plot. The plan is runvar.synthetic.plan, made
-# in common.smk from the validated config (so --config overrides arrive typed).
-from runvar.synthetic.plan import SETTING_JSON as SYNTHETIC_SETTING_JSON, figure_files
+# in common.smk from the validated config (so --config overrides arrive typed); included
+# without common.smk, these rules plan from the config with its --config strings read as YAML.
+from pathlib import Path
 
-SYNTHETIC = CFG.get("synthetic") or {}
-SYNTHETIC_PLAN = PLANS["synthetic"]
+from runvar.config import coerce_overrides, load_schema
+from runvar.studies import REPORT_CATEGORIES as REPORT
+from runvar.synthetic.plan import SETTING_JSON as SYNTHETIC_SETTING_JSON, figure_files
+from runvar.synthetic.plan import plan as synthetic_plan
+
+if "PLANS" in globals():
+    SYNTHETIC = CFG.get("synthetic") or {}
+    SYNTHETIC_PLAN = PLANS["synthetic"]
+else:
+    _SCHEMA = load_schema(Path(workflow.current_basedir).parent / "config" / "schema.yaml")
+    SYNTHETIC = coerce_overrides(config, _SCHEMA).get("synthetic") or {}
+    SYNTHETIC_PLAN = synthetic_plan({"synthetic": SYNTHETIC})
 SYNTHETIC_SETTINGS = SYNTHETIC_PLAN.detail["settings"]
 SYNTHETIC_FIGURES = SYNTHETIC_PLAN.detail["figures"]
 SYNTHETIC_RESOURCES = {"runtime": 30, "mem_mb": 2000, "cpus_per_task": 1, **SYNTHETIC.get("resources", {})}
