@@ -45,7 +45,7 @@ rule reduction_ensembles:
         md="results/tables/ensembles_{setup}.md",
     params:
         plan=lambda wc: REDUCTION["ensembles"][wc.setup],
-        recipes=lambda wc: recipes_of([REDUCTION["ensembles"][wc.setup][k]["setup"] for k in ("pool", "snapshot")]),
+        recipes=lambda wc: recipes_of([spec["setup"] for spec in (REDUCTION["ensembles"][wc.setup][k] for k in ("pool", "snapshot")) if spec]),
         bootstrap=BOOTSTRAP,
     log:
         "results/logs/tables/ensembles_{setup}.log",

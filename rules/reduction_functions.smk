@@ -31,9 +31,10 @@ def row_table_inputs(wildcards):
 
 def ensembles_inputs(wildcards):
     plan = REDUCTION["ensembles"][wildcards.setup]
+    rows = [plan["pool"]] + ([plan["snapshot"]] if plan["snapshot"] else [])
     return {"pool": spec_files(plan["pool"], "predictions.npz"),
-            "snapshot": spec_files(plan["snapshot"], "predictions.npz"),
-            "plateau": plateau_files([plan["pool"]["setup"], plan["snapshot"]["setup"]])}
+            "snapshot": spec_files(plan["snapshot"], "predictions.npz") if plan["snapshot"] else [],
+            "plateau": plateau_files([spec["setup"] for spec in rows])}
 
 
 def tta_inputs(wildcards):

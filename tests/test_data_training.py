@@ -135,3 +135,31 @@ def test_none_variant_must_be_identical(tiny_data, tiny_setup, tmp_path):
 def test_unknown_model_lists_valid_ones():
     with pytest.raises(ValueError, match="valid models: .*cnn1d"):
         build_model("nope", (1, 40), 10, 1)
+
+
+@pytest.mark.parametrize("in_channels,length,kernel,bias", [(1, 40, 5, True), (32, 20, 3, True), (3, 11, 3, False)])
+def test_gemm_conv_is_the_same_function_as_conv1d(in_channels, length, kernel, bias):
+    from runvar.models.small import GemmConv1d
+
+    torch.manual_seed(0)
+    native = torch.nn.Conv1d(in_channels, 8, kernel, stride=2, padding=kernel // 2, bias=bias).double()
+    gemm = GemmConv1d(in_channels, 8, kernel, stride=2, padding=kernel // 2, bias=bias).double()
+    gemm.load_state_dict(native.state_dict())
+    x = torch.randn(4, in_channels, length, dtype=torch.float64, requires_grad=True)
+    out_native, out_gemm = native(x), gemm(x)
+    assert out_gemm.shape == out_native.shape
+    torch.testing.assert_close(out_gemm, out_native, rtol=1e-12, atol=1e-12)
+    weights = torch.randn_like(out_native)
+    grads_native = torch.autograd.grad((out_native * weights).sum(), [x, native.weight])
+    grads_gemm = torch.autograd.grad((out_gemm * weights).sum(), [x, gemm.weight])
+    for a, b in zip(grads_gemm, grads_native):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_cnn1d_conv_modes_share_init_and_refuse_unknown_modes():
+    native = build_model("cnn1d", (1, 40), 10, 3, channels=8, conv="native")
+    gemm = build_model("cnn1d", (1, 40), 10, 3, channels=8, conv="gemm")
+    for (name, a), (_, b) in zip(native.state_dict().items(), gemm.state_dict().items()):
+        assert torch.equal(a, b), name
+    with pytest.raises(ValueError, match="conv must be one of native, gemm"):
+        build_model("cnn1d", (1, 40), 10, 3, conv="im2col")

@@ -102,3 +102,19 @@ def test_plan_shares_runs_and_rejects_bad_blocks():
         reduction_plan({"ensembles": {"setups": ["b"], "variant": "all", "runs": 4, "cycles": 5, "sizes": [3]}}, setups, 4)
     with pytest.raises(ConfigError, match="seeds 1..4 only"):
         reduction_plan({"cka": {"setups": ["b"], "variants": ["init"], "runs": 8}}, setups, 4)
+
+
+def test_ensembles_without_cycles_have_no_snapshot_row(tmp_path, random_logits):
+    from runvar.reduction.ensembles import ensemble_rows
+
+    logits, labels = random_logits
+    paths = []
+    for run, run_logits in enumerate(logits, 1):
+        paths.append(tmp_path / f"run{run}.npz")
+        np.savez(paths[-1], logits=run_logits, labels=labels)
+    setups = {"b": {"epochs": 30, "optimizer": {"lr": 0.1}, "schedule": {}}}
+    plan = reduction_plan({"ensembles": {"setups": ["b"], "variant": "all", "runs": 6, "sizes": [1, 3]}}, setups, 6)
+    assert plan["ensembles"]["b"]["snapshot"] is None and sorted(setups) == ["b"]  # nothing new to train
+    rows = ensemble_rows(paths, [], [1, 3], {"resamples": 50, "seed": 0})
+    assert [label for label, _ in rows] == ["Vanilla (N=1)", "Vanilla (N=3)"]
+    assert rows[0][1]["accuracy_sd"] == pytest.approx(variability(logits, labels, resamples=50)["accuracy_sd"])

@@ -135,7 +135,7 @@ def test_misspelt_model_option_names_setup_option_and_accepted_options(config):
         validate_config(config, SCHEMA)
     assert (
         "setups.cnn1d.model: unknown option 'chanels' for model 'cnn1d'; "
-        "accepted options: channels, dropout, layers"
+        "accepted options: channels, conv, dropout, layers"
     ) in str(err.value)
 
 
@@ -201,7 +201,13 @@ def test_full_config_adds_the_long_studies_to_the_quick_one():
     update_config(config, yaml.safe_load((REPO / "config" / "full.yaml").read_text()))
     resolved = validate_config(config, SCHEMA)
     plans = plan_studies(resolved)
-    assert resolved["studies"]["sources"] == yaml.safe_load((REPO / "config" / "config.yaml").read_text())["studies"]["sources"]
+    quick_sources = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["studies"]["sources"]
+    assert "shuffle+augment+cudnn" not in quick_sources["variants"]
+    assert resolved["studies"]["sources"]["variants"] == quick_sources["variants"][:6] + ["shuffle+augment+cudnn", "all", "bitflip"]
+    # the studies that train derived cnn1d setups: snapshot ensembles and the onset
+    assert quick["reduction"].detail["ensembles"]["cnn1d"]["snapshot"] is None and "onset" not in quick["reduction"].detail
+    assert plans["reduction"].detail["ensembles"]["cnn1d"]["snapshot"]["setup"] == "cnn1d.cycles5"
+    assert {"cnn1d.cycles5", "cnn1d.onset60"} <= set(plans["reduction"].setups)
     assert {"depth", "architectures", "selection"} <= set(resolved["studies"])
     assert resolved["setups"]["mlp512"]["epochs"] == 1600
     assert plans["selection"].setups["sel.lenet.learned"]["epochs"] == 1600

@@ -99,9 +99,9 @@ def findings_markdown(summary: Mapping[str, Any]) -> str:
         rows = _by(summary["ensembles"], "setting")
         vanilla = [f"N={k.split('=')[1].rstrip(')')} {r['reduction_mean']:.0f}%" for k, r in rows.items()
                    if k.startswith("Vanilla") and not k.endswith("=1)")]
-        snapshot = next(r for k, r in rows.items() if k.startswith("Snapshot"))
-        lines.append(f"- Ensembles (variability reduction vs one model): vanilla {', '.join(vanilla)}; "
-                     f"snapshot {snapshot['reduction_mean']:.0f}%.")
+        snapshot = next((r for k, r in rows.items() if k.startswith("Snapshot")), None)
+        tail = f"; snapshot {snapshot['reduction_mean']:.0f}%" if snapshot else ""
+        lines.append(f"- Ensembles (variability reduction vs one model): vanilla {', '.join(vanilla)}{tail}.")
     if "language" in summary:
         rows = _by(summary["language"], "variant")
         claims_lm, tests_lm = _claims(summary["language_claims"])

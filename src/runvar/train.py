@@ -116,12 +116,17 @@ def make_optimizer(model: nn.Module, options: dict) -> torch.optim.SGD:
     groups = [{"params": matrices, "lr_scale": 1.0}]
     if vectors:
         groups.append({"params": vectors, "lr_scale": scale})
+    params = matrices + vectors
+    # One fused kernel per step instead of several per-tensor ops: a third of a small model's
+    # step on a CPU thread went to the optimizer's per-tensor overhead.
+    fused = all(p.dtype in (torch.float32, torch.float64) and p.device.type in ("cpu", "cuda") for p in params)
     return torch.optim.SGD(
         groups,
         lr=float(options["lr"]),
         momentum=float(options.get("momentum", 0.0)),
         weight_decay=float(options.get("weight_decay", 0.0)),
         nesterov=bool(options.get("nesterov", False)),
+        fused=fused or None,
     )
 
 

@@ -34,7 +34,8 @@ class SeededDropout(StochasticLayer):
             return x
         if self.generator is None:
             raise RuntimeError("SeededDropout has no generator: call set_stochastic_generator")
-        keep = torch.empty_like(x).bernoulli_(1.0 - self.p, generator=self.generator)
+        # a uniform draw compared with p: half the time of bernoulli_ on a CPU thread
+        keep = torch.rand(x.shape, generator=self.generator, device=x.device, dtype=x.dtype) >= self.p
         return x * keep / (1.0 - self.p)
 
     def extra_repr(self) -> str:

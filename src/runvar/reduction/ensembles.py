@@ -137,13 +137,16 @@ def ensemble_rows(
     bootstrap: Mapping[str, int],
     snapshot_label: str = "Snapshot",
 ) -> list[tuple[str, dict[str, Any]]]:
-    """SD Table 5: the snapshot ensembles' metrics, then vanilla ensembles of each size N drawn
-    as disjoint groups from the pool (N = 1 is the single model)."""
-    snapshots, labels = snapshot_ensemble_stack(snapshot_paths)
-    pool, pool_labels = load_prediction_stack(list(pool_paths))
-    if not np.array_equal(labels, pool_labels):
-        raise ValueError("snapshot runs and pool runs were evaluated on different test labels")
-    rows = [(snapshot_label, bootstrap_variability(snapshots, labels, bootstrap))]
+    """SD Table 5: the snapshot ensembles' metrics (none without ``snapshot_paths``), then
+    vanilla ensembles of each size N drawn as disjoint groups from the pool (N = 1 is the
+    single model)."""
+    pool, labels = load_prediction_stack(list(pool_paths))
+    rows = []
+    if snapshot_paths:
+        snapshots, snapshot_labels = snapshot_ensemble_stack(snapshot_paths)
+        if not np.array_equal(labels, snapshot_labels):
+            raise ValueError("snapshot runs and pool runs were evaluated on different test labels")
+        rows.append((snapshot_label, bootstrap_variability(snapshots, labels, bootstrap)))
     for size in sizes:
         rows.append((f"Vanilla (N={size})", bootstrap_variability(vanilla_ensembles(pool, size), labels, bootstrap)))
     return rows

@@ -72,7 +72,7 @@ def reduction_plan(
                 "pool": row("Single model", base, block["variant"], block["runs"]),
                 "snapshot": row(f"Snapshot ({block['cycles']} cycles)",
                                 derive_setup(setups, base, cycles=block["cycles"]),
-                                block["variant"], block["runs"]),
+                                block["variant"], block["runs"]) if block.get("cycles") else None,
                 "sizes": list(block["sizes"]),
             }
             for base in block["setups"]
