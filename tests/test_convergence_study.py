@@ -72,7 +72,7 @@ def test_the_shipped_config_is_the_convergence_study_only():
     assert list(config["studies"]) == ["convergence"] and "synthetic" not in config
     study = plan(validate_config(config, SCHEMA))
     assert [x["setup"] for x in study.detail["cnn1d"]["lengths"]] == [
-        "cnn1d.epochs15", "cnn1d.epochs30", "cnn1d.epochs60", "cnn1d", "cnn1d.epochs240"]
+        "cnn1d.epochs15", "cnn1d.epochs30", "cnn1d.epochs60", "cnn1d.epochs120", "cnn1d"]
     assert study.detail["cnn1d"]["variants"] == ["init", "all", "bitflip"]
 
 
@@ -196,3 +196,15 @@ def test_workflow_writes_the_table_and_figure(tmp_path):
     for ext in ("png", "pdf"):
         assert (workdir / f"results/figures/convergence_tiny_cnn.{ext}").stat().st_size > 1000
     assert (workdir / "results/runs/tiny_cnn.epochs1/bitflip/seed3/predictions.npz").exists()
+
+
+def test_the_shipped_lengths_reuse_the_quick_study_runs():
+    """config/convergence.yaml's cnn1d is the quick study's, so its longest length is the quick
+    study's own runs and neither study's runs overwrite the other's in results/."""
+    quick = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    convergence = yaml.safe_load((REPO / "config/convergence.yaml").read_text())
+    assert convergence["setups"]["cnn1d"] == quick["setups"]["cnn1d"]
+    for key in ("setup_defaults", "datasets"):
+        assert {k: v for k, v in convergence[key].items() if k in quick[key]} == \
+            {k: v for k, v in quick[key].items() if k in convergence[key]}, key
+    assert convergence["studies"]["convergence"]["epochs"][-1] == quick["setups"]["cnn1d"]["epochs"]
