@@ -306,7 +306,8 @@ def _ensemble_log_sum_exp(x: torch.Tensor, top: torch.Tensor, halves: torch.Tens
 
     exp((a_k + b_k) / 2) = exp(a_k / 2) exp(b_k / 2), so each run's exponentials (``halves``:
     exp((x - top) / 2), (R, n, C)) are computed once and the per-pair sums over classes are one
-    batched matrix product; shift is (top_a + top_b) / 2 (added back by the caller). Sums too
+    batched matrix product; shift is (top_a + top_b) / 2 (added back by the caller). The
+    diagonal is each run's own log-sum-exp (its cross-entropy's). Sums too
     small for the product form to be accurate (runs whose logits differ by hundreds) are
     computed directly.
     """
@@ -361,7 +362,6 @@ def pairwise_matrices(
     gram = np.zeros((runs, runs))
     differ = np.zeros((runs, runs))
     correct = np.zeros(runs)
-    ce_sum = np.zeros(runs)
     top_sum = np.zeros(runs)
     picked_sum = np.zeros(runs)
     ens_correct = np.zeros((runs, runs))
@@ -377,18 +377,16 @@ def pairwise_matrices(
             centred = torch.from_numpy(ranks.read(start * c, stop * c).astype(np.float64) - centre)
             gram += (centred @ centred.T).numpy()
 
-            pred = torch.from_numpy(block.argmax(axis=2))
-            for i in range(runs - 1):
-                differ[i, i + 1 :] += (pred[i + 1 :] != pred[i]).sum(1).numpy()
-            correct += (pred.numpy() == lab).sum(axis=1)
-
             x = torch.from_numpy(block).double()
             lab_t = torch.from_numpy(lab)
+            pred = x.argmax(2)  # the first maximum, as numpy's
+            for i in range(runs - 1):
+                differ[i, i + 1 :] += (pred[i + 1 :] != pred[i]).sum(1).numpy()
+            correct += (pred == lab_t).sum(1).numpy()
+
             top = x.amax(2)
             picked = x.gather(2, lab_t.view(1, -1, 1).expand(runs, -1, 1))[..., 0]
             halves = (x - top.unsqueeze(2)).mul_(0.5).exp_()
-            lse = halves.square().sum(2).log_().add_(top)  # each run's log-sum-exp
-            ce_sum += (lse - picked).sum(1).numpy()
             top_sum += top.sum(1).numpy()
             picked_sum += picked.sum(1).numpy()
 
@@ -405,7 +403,7 @@ def pairwise_matrices(
               - (picked_sum[:, None] + picked_sum[None, :]) / 2) / n
     return PairwiseMatrices(
         accuracy=correct / n,
-        cross_entropy=ce_sum / n,
+        cross_entropy=np.diag(ens_ce).copy(),  # a run's "ensemble" with itself is the run
         disagreement=np.where(upper, differ / n, np.nan),
         spearman=np.where(upper, np.clip(gram / np.outer(norms, norms), -1.0, 1.0), np.nan),
         ensemble_accuracy=np.where(upper, ens_correct / n, np.nan),
