@@ -246,16 +246,23 @@ def _rank_all(stack: RunStack, workdir: str | os.PathLike[str] | None) -> _RankS
     return store
 
 
-def _two_largest(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The largest and second largest of ``values`` along dim 0 (ties count twice)."""
-    first, index = values.max(0)
-    return first, values.scatter(0, index.unsqueeze(0), -np.inf).amax(0)
+def _two_extremes(values: torch.Tensor, largest: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two largest (or smallest) of ``values`` along dim 0 (ties count twice): the first is
+    set aside in place for the second and put back, so no copy of ``values`` is made."""
+    first, index = values.max(0) if largest else values.min(0)
+    index = index.unsqueeze(0)
+    values.scatter_(0, index, -np.inf if largest else np.inf)
+    second = values.amax(0) if largest else values.amin(0)
+    values.scatter_(0, index, first.unsqueeze(0))
+    return first, second
 
 
-def _ensemble_correct(x: torch.Tensor, picked: torch.Tensor, labels: torch.Tensor, sums: np.ndarray) -> None:
+def _ensemble_correct(x: torch.Tensor, top: torch.Tensor, picked: torch.Tensor, labels: torch.Tensor,
+                      sums: np.ndarray) -> None:
     """Add to ``sums[i, j]`` the number of examples the ensemble of runs i < j gets right.
 
-    ``x``: (R, n, C) float64 logits, ``picked``: (R, n) the label's logits. With the label
+    ``x``: (R, n, C) float64 logits, ``top``: (R, n) their maxima, ``picked``: (R, n) the label's
+    logits. With the label
     margins d = x_k - x_label (exact in float64), the ensemble of runs a, b is right when
     d_a,k + d_b,k < 0 for every class k (numpy's first-maximum rule decides exact ties). A class
     can beat the label in some pair only if the two largest d_k over runs sum to >= 0 (a
@@ -268,13 +275,13 @@ def _ensemble_correct(x: torch.Tensor, picked: torch.Tensor, labels: torch.Tenso
     """
     runs, n, c = x.shape
     margins = x - picked.unsqueeze(2)
-    bound = margins.abs().amax(2).mul_(_MARGIN_TOLERANCE).float()
+    # the largest |margin| of each run and example (exact: float64 differences of float32 values)
+    bound = torch.maximum(top - picked, picked - x.amin(2)).mul_(_MARGIN_TOLERANCE).float()
     margins.scatter_(2, labels.view(1, -1, 1).expand(runs, -1, 1), -np.inf)
-    first, second = _two_largest(margins)
+    first, second = _two_extremes(margins, largest=True)
     candidates = (first + second) >= 0  # (n, C)
-    first, second = _two_largest(margins.neg_())  # minus the two smallest
-    beaten = ((first + second) < 0).any(1)
-    margins.neg_()
+    first, second = _two_extremes(margins, largest=False)
+    beaten = ((first + second) > 0).any(1)
     counts = candidates.sum(1)
     sums += int((counts == 0).sum())
     mixed = torch.nonzero((counts > 0) & ~beaten)[:, 0]
@@ -301,7 +308,7 @@ def _ensemble_correct(x: torch.Tensor, picked: torch.Tensor, labels: torch.Tenso
         start = stop
 
 
-def _ensemble_log_sum_exp(x: torch.Tensor, top: torch.Tensor, halves: torch.Tensor, sums: np.ndarray) -> None:
+def _ensemble_log_sum_exp(x: torch.Tensor, top: torch.Tensor, sums: np.ndarray) -> None:
     """Add to ``sums[i, j]`` the sum over examples of log(sum_k exp((a_k + b_k) / 2 - shift)).
 
     exp((a_k + b_k) / 2) = exp(a_k / 2) exp(b_k / 2), so each run's exponentials (``halves``:
@@ -312,7 +319,8 @@ def _ensemble_log_sum_exp(x: torch.Tensor, top: torch.Tensor, halves: torch.Tens
     computed directly.
     """
     runs, n, c = x.shape
-    by_example = halves.transpose(0, 1).contiguous()  # (n, R, C)
+    by_example = torch.empty(n, runs, c, dtype=x.dtype)  # the halves, example-major
+    torch.sub(x.transpose(0, 1), top.T.unsqueeze(2), out=by_example).mul_(0.5).exp_()
     # whole groups of examples, and a block small enough to stay in cache
     block = max(1, PAIR_BLOCK_ELEMENTS // (runs * runs * _PRODUCT_GROUP)) * _PRODUCT_GROUP
     buffer = torch.empty(min(block, n), runs, runs, dtype=x.dtype)
@@ -386,12 +394,11 @@ def pairwise_matrices(
 
             top = x.amax(2)
             picked = x.gather(2, lab_t.view(1, -1, 1).expand(runs, -1, 1))[..., 0]
-            halves = (x - top.unsqueeze(2)).mul_(0.5).exp_()
             top_sum += top.sum(1).numpy()
             picked_sum += picked.sum(1).numpy()
 
-            _ensemble_correct(x, picked, lab_t, ens_correct)
-            _ensemble_log_sum_exp(x, top, halves, ens_lse)
+            _ensemble_correct(x, top, picked, lab_t, ens_correct)
+            _ensemble_log_sum_exp(x, top, ens_lse)
     finally:
         ranks.close()
 
