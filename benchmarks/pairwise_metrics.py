@@ -10,9 +10,10 @@ largest relative difference between the two on the sampled pairs.
 
 Large case (--large): a synthetic R = 100 x 50,000 x 1,000 float32 stack (20 GB) written to
 one .npy file under a temporary directory (--tmp; the ranks spill there too, another 20 GB),
-then the metrics computed in a child process whose peak resident memory (ru_maxrss) is printed.
-Memory does not depend on R (chunks hold a fixed number of logits); --runs 10 measures the same
-peak in a few minutes, R = 100 takes over an hour of CPU on a 2-core machine.
+then the metrics computed in a child process whose wall and CPU time and peak resident memory
+(ru_maxrss) are printed. Memory does not depend on R (chunks hold a fixed number of logits);
+--runs 10 measures the same peak in a few minutes, R = 100 took about 15 minutes of CPU here
+(README, Benchmarks), plus writing the 20 GB stack.
 
     .venv/bin/python benchmarks/pairwise_metrics.py [--runs 100] [--pairs 200] [--full-loop]
     .venv/bin/python benchmarks/pairwise_metrics.py --large [--tmp DIR]
