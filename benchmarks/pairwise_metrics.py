@@ -10,9 +10,10 @@ largest relative difference between the two on the sampled pairs.
 
 Large case (--large): a synthetic R = 100 x 50,000 x 1,000 float32 stack (20 GB) written to
 one .npy file under a temporary directory (--tmp; the ranks spill there too, another 20 GB),
-then the metrics computed in a child process whose peak resident memory (ru_maxrss) is printed.
-Memory does not depend on R (chunks hold a fixed number of logits); --runs 10 measures the same
-peak in a few minutes, R = 100 takes over an hour of CPU on a 2-core machine.
+then the metrics computed in a child process whose wall and CPU time and peak resident memory
+(ru_maxrss) are printed. Memory does not depend on R (chunks hold a fixed number of logits);
+--runs 10 measures the same peak in a few minutes, R = 100 took about 15 minutes of CPU here
+(README, Benchmarks), plus writing the 20 GB stack.
 
     .venv/bin/python benchmarks/pairwise_metrics.py [--runs 100] [--pairs 200] [--full-loop]
     .venv/bin/python benchmarks/pairwise_metrics.py --large [--tmp DIR]
@@ -94,12 +95,12 @@ import sys, resource, time
 import numpy as np, torch
 torch.set_num_threads(1)
 from runvar.stats.pairwise import NpyStack, pairwise_matrices
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 result = pairwise_matrices(NpyStack(sys.argv[1]), np.load(sys.argv[2]), workdir=sys.argv[3])
-seconds = time.perf_counter() - start
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 print(f"mean Spearman {np.nanmean(result.spearman):.6f}, mean disagreement {np.nanmean(result.disagreement):.6f}")
-print(f"chunked metrics: {seconds:.0f} s, peak RSS {peak:.2f} GiB")
+print(f"chunked metrics: {seconds:.0f} s wall, {cpu:.0f} s CPU, peak RSS {peak:.2f} GiB")
 """
 
 

@@ -11,6 +11,7 @@ sys.path.insert(0, _SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p))
 
 from runvar.config import load_schema, max_runs as config_max_runs, validate_config
+from runvar.execution import execution_of
 from runvar.seeds import VARIANTS
 from runvar.studies import PLATEAU_JSON, REPORT_CATEGORIES as REPORT, metrics_runs, plan_studies, variant_runs
 
@@ -76,10 +77,15 @@ def trained_variant(setup, variant):
     """The variant whose runs stand for ``variant``: on a CPU setup, a variant that asks for
     nondeterministic cuDNN kernels is bitwise its twin without them (no such kernels exist
     there), so the twin's runs are reused rather than trained again (`all` keeps its name)."""
-    if SETUPS[setup]["execution"].get("device", "cpu") != "cpu" or variant == "all":
+    if execution_of(SETUPS[setup])["device"] != "cpu" or variant == "all":
         return variant
     twin = "+".join(s for s in variant.split("+") if s != "cudnn") or "none"
     return twin if twin in VARIANTS else variant
+
+
+def setup_threads(wildcards):
+    """Torch threads of a job of ``wildcards.setup``: part of its execution mode, not --cores."""
+    return execution_of(SETUPS[wildcards.setup])["threads"]
 
 
 def seed_chunks(runs, size):

@@ -23,7 +23,7 @@ for _seeds in seed_chunks(max_runs(), SEEDS_PER_JOB) if TTA_METHODS else []:
             f"results/logs/tta/{{setup}}/{{variant}}/seeds{_span}.log",
         benchmark:
             f"results/benchmarks/tta/{{setup}}/{{variant}}/seeds{_span}.tsv"
-        threads: lambda wc: SETUPS[wc.setup]["execution"]["threads"]
+        threads: setup_threads
         resources:
             **resources_for("train"),
         conda:
@@ -156,7 +156,7 @@ rule reduction_cka:
         "results/logs/cka/{setup}.log",
     benchmark:
         "results/benchmarks/cka/{setup}.tsv"
-    threads: lambda wc: SETUPS[wc.setup]["execution"]["threads"]
+    threads: setup_threads
     resources:
         **resources_for("train"),
     conda:

@@ -30,7 +30,7 @@ for _family, _last, _setups, _variants in train_families():
                 f"results/logs/train/{{setup}}/{{variant}}/seeds{_span}.log",
             benchmark:
                 f"results/benchmarks/train/{{setup}}/{{variant}}/seeds{_span}.tsv"
-            threads: lambda wc: SETUPS[wc.setup]["execution"]["threads"]
+            threads: setup_threads
             resources:
                 **resources_for("train"),
             conda:

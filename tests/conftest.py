@@ -19,6 +19,22 @@ TINY_SETUP = {
 }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def runvar_cache(tmp_path_factory):
+    """runvar's cache of dataset checksums (runvar.data.npz_files) in a temporary directory,
+    for the tests and the snakemake processes they start, not in the user's home."""
+    import os
+
+    path = tmp_path_factory.mktemp("runvar-cache")
+    before = os.environ.get("RUNVAR_CACHE_DIR")
+    os.environ["RUNVAR_CACHE_DIR"] = str(path)
+    yield path
+    if before is None:
+        del os.environ["RUNVAR_CACHE_DIR"]
+    else:
+        os.environ["RUNVAR_CACHE_DIR"] = before
+
+
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory):
     """A small MNIST-1D (480 train / 120 test), prepared through the real data path."""

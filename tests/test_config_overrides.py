@@ -153,3 +153,17 @@ def test_dry_run_with_a_synthetic_override():
     out = dry_run("synthetic={defaults: {pairs: 8}}")
     assert out.returncode == 0, out.stderr[-3000:]
     assert "synthetic_setting" in out.stdout
+
+
+@pytest.mark.workflow
+def test_dry_run_without_an_execution_block_uses_the_defaults(tmp_path):
+    # the plateau check's inputs, the training jobs' threads and the CPU twin of cudnn variants
+    # all read the execution mode: without a block they fall back to runvar.execution's defaults
+    config = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+    del config["setup_defaults"]["execution"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    cmd = [sys.executable, "-m", "snakemake", "-n", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path),
+           "--configfile", str(tmp_path / "config.yaml"), "--replace-workflow-config"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "plateau_check" in out.stdout + out.stderr

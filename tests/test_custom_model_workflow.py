@@ -80,6 +80,30 @@ def test_bad_models_and_datasets_are_named_at_config_time(tmp_path, change, mess
     assert message in str(err.value)
 
 
+
+def test_dataset_file_is_read_once_per_version(tmp_path, monkeypatch):
+    """The config is read by every snakemake invocation: a dataset file's checksum is computed
+    once, kept by (path, size, mtime), computed again when the file changes, and still checked
+    when the data are prepared."""
+    from runvar.data import npz_files
+
+    monkeypatch.setenv("RUNVAR_CACHE_DIR", str(tmp_path / "cache"))
+    reads = []
+    read = npz_files.read_npz_dataset
+    monkeypatch.setattr(npz_files, "read_npz_dataset", lambda path: reads.append(path) or read(path))
+    schema = load_schema(REPO / "config" / "schema.yaml")
+    write_blobs(tmp_path / "data.npz")
+    config = config_for(tmp_path / "data.npz")
+    checksums = [validate_config(config, schema)["setups"]["mine"]["dataset_options"]["checksum"]
+                 for _ in range(3)]
+    assert len(reads) == 1 and len(set(checksums)) == 1
+    write_blobs(tmp_path / "data.npz", seed=1)
+    os.utime(tmp_path / "data.npz", ns=(1, 1))  # a new version, whatever the clock's resolution
+    changed = validate_config(config, schema)["setups"]["mine"]["dataset_options"]["checksum"]
+    assert len(reads) == 2 and changed != checksums[0]
+    with pytest.raises(ValueError, match="changed since the config was read"):
+        npz_files.prepare_npz(str(tmp_path / "data.npz"), checksums[0])
+
 def cli_json(capsys, *argv):
     assert main(list(argv)) == 0
     return json.loads(capsys.readouterr().out)

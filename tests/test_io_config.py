@@ -228,3 +228,23 @@ def test_checking_paper_models_stays_cheap():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+MODEL_FORMS = 'allowed: {name: <a registered model>, <its options>...} or {import: "package.module:factory", kwargs: {...}}'
+
+
+@pytest.mark.parametrize(
+    "model, problem",
+    [
+        ({"import": 3}, "setups.cnn1d.model.import: 3 is not of type 'string'"),
+        ({"channels": 8}, "setups.cnn1d.model: needs exactly one of the keys ['import', 'name'], got none in {'channels': 8}"),
+        ({"name": "cnn1d", "import": "pkg.mod:f"}, "setups.cnn1d.model: needs exactly one of the keys ['import', 'name'], got ['import', 'name'] in {'name': 'cnn1d', 'import': 'pkg.mod:f'}"),
+        ({"import": "pkg.mod:f", "options": {}}, "setups.cnn1d.model: unknown key(s) ['options']; allowed keys: ['import', 'kwargs']"),
+        ("cnn1d", "setups.cnn1d.model: 'cnn1d' is not of type 'object'"),
+    ],
+)
+def test_malformed_model_block_names_setup_problem_and_both_forms(config, model, problem):
+    config["setups"]["cnn1d"]["model"] = model
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, SCHEMA)
+    assert f"{problem}; {MODEL_FORMS}" in str(err.value)

@@ -87,6 +87,11 @@ def test_chunks_and_spilled_ranks_give_the_same_numbers(hard_stack, monkeypatch,
 def test_doubled_ranks_are_twice_scipy_average_ranks():
     values = np.array([3.0, 1.0, 3.0, 2.0, 3.0, -0.0, 0.0], dtype=np.float32)
     np.testing.assert_array_equal(doubled_ranks(values), 2 * rankdata(values))
+    # float32 (sorted as integer keys) across signs, subnormals and infinities; float64 too
+    tiny = np.finfo(np.float32).smallest_subnormal
+    values = np.array([-np.inf, 2.5, -tiny, tiny, 0.0, -0.0, -2.5, np.inf, -2.5, tiny, -1e30], dtype=np.float32)
+    np.testing.assert_array_equal(doubled_ranks(values), 2 * rankdata(values))
+    np.testing.assert_array_equal(doubled_ranks(values.astype(np.float64)), 2 * rankdata(values))
 
 
 def test_bad_stacks_are_named(hard_stack, tmp_path):
@@ -107,3 +112,18 @@ def test_bad_stacks_are_named(hard_stack, tmp_path):
     np.save(tmp_path / "b.npy", logits[1, :10])
     with pytest.raises(ValueError, match="b.npy: logits"):
         NpyStack([tmp_path / "a.npy", tmp_path / "b.npy"])
+
+
+def test_examples_decided_for_all_pairs_and_padded_candidates(monkeypatch):
+    """Examples right for every pair (one run wrong), wrong for every pair, and blocks of
+    examples with different numbers of candidate classes (padded) match the reference."""
+    rng = np.random.default_rng(5)
+    runs, n, c = 7, 300, 6
+    labels = rng.integers(0, c, n)
+    logits = rng.normal(size=(runs, n, c)).astype(np.float32)
+    logits[:, :100, :] *= 0.1
+    logits[:, np.arange(100), labels[:100]] += 3.0  # right in every run ...
+    logits[0, np.arange(50), (labels[:50] + 1) % c] += 3.5  # ... but run 0, by less than the others' margins
+    logits[:, np.arange(100, 150), (labels[100:150] + 2) % c] += 8.0  # wrong in every pair
+    monkeypatch.setattr(pairwise, "ENSEMBLE_BLOCK_ELEMENTS", 7 * 5 * 9)
+    assert_matches_reference(pairwise_matrices(logits, labels), logits, labels)

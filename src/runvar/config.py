@@ -76,7 +76,28 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"{where}: unknown key(s) {extra}; allowed keys: {allowed}"
     if error.validator == "enum":
         return f"{where}: {error.instance!r} is not allowed; allowed values: {error.validator_value}"
+    if error.validator == "oneOf":
+        return f"{_one_of_problem(error)}; allowed: {error.schema.get('description', error.validator_value)}"
+    if error.validator == "type" and "oneOf" in error.schema and "description" in error.schema:
+        return f"{where}: {error.message}; allowed: {error.schema['description']}"
     return f"{where}: {error.message}"
+
+
+def _one_of_problem(error: jsonschema.ValidationError) -> str:
+    """Where and what is wrong with a value that fits none of a ``oneOf``'s forms: for a
+    mapping, the form it chose by its keys (exactly one form's required keys) and what that
+    form rejects."""
+    where = _where(error.absolute_path)
+    forms = error.validator_value
+    keys = sorted({key for form in forms for key in form.get("required", [])})
+    if not isinstance(error.instance, Mapping) or not keys:
+        return f"{where}: {error.message}"
+    given = [key for key in keys if key in error.instance]
+    if len(given) != 1:
+        return f"{where}: needs exactly one of the keys {keys}, got {given or 'none'} in {error.instance!r}"
+    chosen = next(i for i, form in enumerate(forms) if given[0] in form.get("required", []))
+    problems = [_describe(sub) for sub in error.context if sub.schema_path[0] == chosen]
+    return "; ".join(problems) or f"{where}: {error.message}"
 
 
 def validate_config(config: Mapping, schema: Mapping) -> dict:

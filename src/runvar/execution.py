@@ -28,6 +28,19 @@ if TYPE_CHECKING:  # torch is imported inside the functions: see the module docs
     import torch
 
 
+#: The execution mode of a setup without an ``execution`` block, key by key.
+EXECUTION_DEFAULTS = {"device": "cpu", "threads": 1}
+
+
+def execution_of(setup: Mapping[str, Any]) -> dict[str, Any]:
+    """The setup's ``execution`` block with :data:`EXECUTION_DEFAULTS` for the keys it lacks.
+
+    >>> execution_of({}), execution_of({"execution": {"threads": 4}})
+    ({'device': 'cpu', 'threads': 1}, {'device': 'cpu', 'threads': 4})
+    """
+    return {**EXECUTION_DEFAULTS, **(setup.get("execution") or {})}
+
+
 def resolve_device(requested: str) -> torch.device:
     """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
     import torch

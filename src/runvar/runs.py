@@ -21,7 +21,7 @@ from torch import nn
 
 from .config import digest
 from .data import Dataset
-from .execution import configure, resolve_device
+from .execution import configure, execution_of, resolve_device
 from .io import load_json, load_prediction_stack, save_json, save_predictions, write_atomic
 from .metrics import BOOTSTRAP_RESAMPLES, all_identical, variability
 from .models import build_from_block
@@ -196,9 +196,9 @@ def load_trained_models(
 
 def execution_device(setup: Mapping[str, Any]) -> torch.device:
     """Set the setup's execution mode (threads, deterministic kernels) for evaluation; its device."""
-    execution = setup.get("execution", {})
-    device = resolve_device(execution.get("device", "cpu"))
-    configure(device, int(execution.get("threads", 1)), False)
+    execution = execution_of(setup)
+    device = resolve_device(execution["device"])
+    configure(device, int(execution["threads"]), False)
     return device
 
 

@@ -22,7 +22,7 @@ from torch import nn
 from .bitflip import flip_one_bit
 from .config import digest
 from .data import Dataset, augment_batch
-from .execution import check_pinned, configure, hardware, resolve_device, versions
+from .execution import check_pinned, configure, execution_of, hardware, resolve_device, versions
 from .models import build_from_block, set_stochastic_generator
 from .models.layers import REFERENCE_FULL_LR
 from .io import write_atomic
@@ -186,9 +186,9 @@ def train_run(
     """
     started = time.perf_counter()
     check_pinned(setup)
-    execution = setup.get("execution", {})
-    device = resolve_device(execution.get("device", "cpu"))
-    mode = configure(device, int(execution.get("threads", 1)), seeds.cudnn)
+    execution = execution_of(setup)
+    device = resolve_device(execution["device"])
+    mode = configure(device, int(execution["threads"]), seeds.cudnn)
     data = data.to(device)
     sources = Sources(seeds, device)
 

@@ -4,20 +4,29 @@ x: float32 of shape (N, channels, *spatial) (float64 is converted); y: integer l
 [0, classes) with every class below the largest test label also possible in training. The
 file's checksum is recorded when the config is read and checked again when it is prepared, so
 a file changed in between is refused instead of silently mixing data across runs.
+
+The config is read by every snakemake invocation (and every cluster job), so a file's checksum
+is computed once and then kept by its absolute path, size and modification time in a small
+JSON file under ``$RUNVAR_CACHE_DIR`` (default ``$XDG_CACHE_HOME/runvar`` or
+``~/.cache/runvar``); a file written again gets a new modification time and is read again. The
+data-preparing job still checks the arrays against the recorded checksum.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import numpy as np
 
-from ..io import load_npz
+from ..io import load_npz, write_atomic
 from .prepared import ARRAYS, checksum as array_checksum
 
 #: The dataset option that names the file.
 NPZ_OPTION = "npz"
+#: The file of cached checksums, under the cache directory.
+CHECKSUM_CACHE = "npz_checksums.json"
 
 
 def read_npz_dataset(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -46,9 +55,37 @@ def read_npz_dataset(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     return out
 
 
+def cache_dir() -> Path:
+    """The directory of runvar's cached checksums (see the module docstring)."""
+    if os.environ.get("RUNVAR_CACHE_DIR"):
+        return Path(os.environ["RUNVAR_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "runvar"
+
+
 def npz_checksum(path: str | os.PathLike[str]) -> str:
-    """The checksum (:func:`runvar.data.prepared.checksum`) of a valid dataset file."""
-    return array_checksum(read_npz_dataset(path))
+    """The checksum (:func:`runvar.data.prepared.checksum`) of a valid dataset file, read and
+    validated once per version of the file (its absolute path, size and modification time)."""
+    try:
+        stat, where = os.stat(path), str(Path(path).resolve())
+    except OSError:  # read_npz_dataset names the problem
+        return array_checksum(read_npz_dataset(path))
+    version = [stat.st_size, stat.st_mtime_ns]
+    cache_file = cache_dir() / CHECKSUM_CACHE
+    try:
+        cache = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    entry = cache.get(where) if isinstance(cache, dict) else None
+    if isinstance(entry, dict) and entry.get("version") == version:
+        return entry["checksum"]
+    digest = array_checksum(read_npz_dataset(path))
+    cache = cache if isinstance(cache, dict) else {}
+    cache[where] = {"version": version, "checksum": digest}
+    try:  # a cache that cannot be written only costs the next reading again
+        write_atomic(cache_file, lambda tmp: tmp.write_text(json.dumps(cache, indent=1, sort_keys=True)))
+    except OSError:
+        pass
+    return digest
 
 
 def prepare_npz(npz: str, checksum: str | None = None) -> dict[str, np.ndarray]:

@@ -32,7 +32,7 @@ import torch
 #: Logits of all runs held per chunk of examples (float64 copies included: about 40 bytes each).
 CHUNK_ELEMENTS = 4_000_000
 #: (example, run, run) entries per block of the ensemble cross-entropy.
-PAIR_BLOCK_ELEMENTS = 2_400_000
+PAIR_BLOCK_ELEMENTS = 160_000
 #: Ranks of all runs (uint32) up to this many bytes stay in memory; beyond it, a temporary file.
 RANKS_IN_MEMORY_BYTES = 512 * 2**20
 # float32 sums of label margins are trusted when farther than this (relative) from zero
@@ -164,8 +164,21 @@ def doubled_ranks(values: np.ndarray) -> np.ndarray:
     """Twice the 1-based average ranks (ties share their mean rank) of a 1-d array, as uint32 or
     int64; :func:`scipy.stats.rankdata` ``/ 2``, exact and in half its memory."""
     size = len(values)
-    order = np.argsort(values)
-    ordered = values[order]
+    if values.dtype == np.float32 and size < 2**32:
+        # each value's float32 bits as an order-preserving unsigned key (-0.0 as 0.0) above its
+        # index: one sort of 64-bit integers, about twice as fast as an argsort
+        keys = (values + np.float32(0)).view(np.int32).astype(np.int64)
+        keys ^= (keys >> 31) & 0x7FFFFFFF
+        keys += 2**31
+        ordered = keys.view(np.uint64)
+        ordered <<= np.uint64(32)
+        ordered |= np.arange(size, dtype=np.uint64)
+        ordered.sort()
+        order = (ordered & np.uint64(0xFFFFFFFF)).astype(np.intp)
+        ordered >>= np.uint64(32)
+    else:
+        order = np.argsort(values)
+        ordered = values[order]
     new = np.empty(size, dtype=bool)
     new[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
@@ -233,50 +246,87 @@ def _rank_all(stack: RunStack, workdir: str | os.PathLike[str] | None) -> _RankS
     return store
 
 
-def _ensemble_correct(x: torch.Tensor, picked: torch.Tensor, labels: torch.Tensor, sums: np.ndarray) -> None:
+def _two_extremes(values: torch.Tensor, largest: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two largest (or smallest) of ``values`` along dim 0 (ties count twice): the first is
+    set aside in place for the second and put back, so no copy of ``values`` is made."""
+    first, index = values.max(0) if largest else values.min(0)
+    index = index.unsqueeze(0)
+    values.scatter_(0, index, -np.inf if largest else np.inf)
+    second = values.amax(0) if largest else values.amin(0)
+    values.scatter_(0, index, first.unsqueeze(0))
+    return first, second
+
+
+def _ensemble_correct(x: torch.Tensor, top: torch.Tensor, picked: torch.Tensor, labels: torch.Tensor,
+                      sums: np.ndarray) -> None:
     """Add to ``sums[i, j]`` the number of examples the ensemble of runs i < j gets right.
 
-    ``x``: (R, n, C) float64 logits, ``picked``: (R, n) the label's logits. The label margins
-    d = x_k - x_label (exact in float64) are summed in float32 (the costly part, R^2 n C); a
-    pair's example whose largest margin is within float32 rounding of zero is decided again
-    exactly in float64 with numpy's first-maximum rule.
+    ``x``: (R, n, C) float64 logits, ``top``: (R, n) their maxima, ``picked``: (R, n) the label's
+    logits. With the label
+    margins d = x_k - x_label (exact in float64), the ensemble of runs a, b is right when
+    d_a,k + d_b,k < 0 for every class k (numpy's first-maximum rule decides exact ties). A class
+    can beat the label in some pair only if the two largest d_k over runs sum to >= 0 (a
+    *candidate*), and it beats the label in every pair if the two smallest sum to > 0 (float64
+    signs of such sums are exact): examples without candidates are right for every pair, those
+    with a class beaten in every pair wrong for every pair. Only the other examples are decided
+    pair by pair, over their candidate classes: the margins are summed in float32 (the costly
+    part, R^2 x examples x candidates), and a pair's example whose largest sum is within float32
+    rounding of zero is decided again exactly in float64.
     """
     runs, n, c = x.shape
     margins = x - picked.unsqueeze(2)
-    bound = margins.abs().amax(2).mul_(_MARGIN_TOLERANCE).float()
+    # the largest |margin| of each run and example (exact: float64 differences of float32 values)
+    bound = torch.maximum(top - picked, picked - x.amin(2)).mul_(_MARGIN_TOLERANCE).float()
     margins.scatter_(2, labels.view(1, -1, 1).expand(runs, -1, 1), -np.inf)
-    # where every run is right, every ensemble is right (a sum of negative margins is negative)
-    hard = torch.nonzero((margins.amax(2) >= 0).any(0))[:, 0]
-    sums += n - len(hard)
-    by_class = margins[:, hard].float().permute(0, 2, 1).contiguous()  # (R, C, hard)
-    bound, x64, labels = bound[:, hard], x[:, hard].numpy(), labels[hard].numpy()
-    block = max(1, ENSEMBLE_BLOCK_ELEMENTS // (runs * c))  # keeps the pair sums in cache
-    for start in range(0, len(hard), block):
-        part, tol = by_class[:, :, start : start + block], bound[:, start : start + block]
+    first, second = _two_extremes(margins, largest=True)
+    candidates = (first + second) >= 0  # (n, C)
+    first, second = _two_extremes(margins, largest=False)
+    beaten = ((first + second) > 0).any(1)
+    counts = candidates.sum(1)
+    sums += int((counts == 0).sum())
+    mixed = torch.nonzero((counts > 0) & ~beaten)[:, 0]
+    counts, order = counts[mixed].sort(descending=True, stable=True)
+    mixed = mixed[order]
+    x64, labels64 = x.numpy(), labels.numpy()
+    start = 0
+    while start < len(mixed):  # blocks of examples with at most k candidates each
+        k = int(counts[start])
+        stop = min(len(mixed), start + max(1, ENSEMBLE_BLOCK_ELEMENTS // (runs * k)))
+        examples = mixed[start:stop]
+        classes = torch.argsort((~candidates[examples]).to(torch.uint8), dim=1, stable=True)[:, :k]
+        part = margins[:, examples.unsqueeze(1), classes]  # (R, b, k); candidates first
+        part.masked_fill_(torch.arange(k) >= counts[start:stop].unsqueeze(1), -np.inf)
+        part = part.float().permute(0, 2, 1).contiguous()  # (R, k, b)
+        tol, where = bound[:, examples], examples.numpy()
         for i in range(runs - 1):
             largest = torch.add(part[i + 1 :], part[i]).amax(1)  # (P, b)
             unsure = largest.abs() <= torch.add(tol[i + 1 :], tol[i])
             sums[i, i + 1 :] += ((largest < 0) & ~unsure).sum(1).numpy()
             for p, example in torch.nonzero(unsure).numpy():
-                j, example = i + 1 + p, start + example
-                sums[i, j] += float(np.argmax(x64[i, example] + x64[j, example]) == labels[example])
+                j, example = i + 1 + p, where[example]
+                sums[i, j] += float(np.argmax(x64[i, example] + x64[j, example]) == labels64[example])
+        start = stop
 
 
-def _ensemble_log_sum_exp(x: torch.Tensor, top: torch.Tensor, halves: torch.Tensor, sums: np.ndarray) -> None:
+def _ensemble_log_sum_exp(x: torch.Tensor, top: torch.Tensor, sums: np.ndarray) -> None:
     """Add to ``sums[i, j]`` the sum over examples of log(sum_k exp((a_k + b_k) / 2 - shift)).
 
     exp((a_k + b_k) / 2) = exp(a_k / 2) exp(b_k / 2), so each run's exponentials (``halves``:
     exp((x - top) / 2), (R, n, C)) are computed once and the per-pair sums over classes are one
-    batched matrix product; shift is (top_a + top_b) / 2 (added back by the caller). Sums too
+    batched matrix product; shift is (top_a + top_b) / 2 (added back by the caller). The
+    diagonal is each run's own log-sum-exp (its cross-entropy's). Sums too
     small for the product form to be accurate (runs whose logits differ by hundreds) are
     computed directly.
     """
     runs, n, c = x.shape
-    by_example = halves.transpose(0, 1).contiguous()  # (n, R, C)
-    block = max(1, PAIR_BLOCK_ELEMENTS // (runs * runs))
+    by_example = torch.empty(n, runs, c, dtype=x.dtype)  # the halves, example-major
+    torch.sub(x.transpose(0, 1), top.T.unsqueeze(2), out=by_example).mul_(0.5).exp_()
+    # whole groups of examples, and a block small enough to stay in cache
+    block = max(1, PAIR_BLOCK_ELEMENTS // (runs * runs * _PRODUCT_GROUP)) * _PRODUCT_GROUP
+    buffer = torch.empty(min(block, n), runs, runs, dtype=x.dtype)
     for start in range(0, n, block):
         e = by_example[start : start + block]
-        products = torch.bmm(e, e.transpose(1, 2))  # (b, R, R)
+        products = torch.bmm(e, e.transpose(1, 2), out=buffer[: len(e)])  # (b, R, R)
         lowest = float(products.min())  # the diagonal is >= 1: a small value is a pair's
         if lowest < _SMALLEST_SUM:
             x64, top64 = x.numpy(), top.numpy()
@@ -320,7 +370,6 @@ def pairwise_matrices(
     gram = np.zeros((runs, runs))
     differ = np.zeros((runs, runs))
     correct = np.zeros(runs)
-    ce_sum = np.zeros(runs)
     top_sum = np.zeros(runs)
     picked_sum = np.zeros(runs)
     ens_correct = np.zeros((runs, runs))
@@ -336,23 +385,20 @@ def pairwise_matrices(
             centred = torch.from_numpy(ranks.read(start * c, stop * c).astype(np.float64) - centre)
             gram += (centred @ centred.T).numpy()
 
-            pred = torch.from_numpy(block.argmax(axis=2))
-            for i in range(runs - 1):
-                differ[i, i + 1 :] += (pred[i + 1 :] != pred[i]).sum(1).numpy()
-            correct += (pred.numpy() == lab).sum(axis=1)
-
             x = torch.from_numpy(block).double()
             lab_t = torch.from_numpy(lab)
+            pred = x.argmax(2)  # the first maximum, as numpy's
+            for i in range(runs - 1):
+                differ[i, i + 1 :] += (pred[i + 1 :] != pred[i]).sum(1).numpy()
+            correct += (pred == lab_t).sum(1).numpy()
+
             top = x.amax(2)
             picked = x.gather(2, lab_t.view(1, -1, 1).expand(runs, -1, 1))[..., 0]
-            halves = (x - top.unsqueeze(2)).mul_(0.5).exp_()
-            lse = halves.square().sum(2).log_().add_(top)  # each run's log-sum-exp
-            ce_sum += (lse - picked).sum(1).numpy()
             top_sum += top.sum(1).numpy()
             picked_sum += picked.sum(1).numpy()
 
-            _ensemble_correct(x, picked, lab_t, ens_correct)
-            _ensemble_log_sum_exp(x, top, halves, ens_lse)
+            _ensemble_correct(x, top, picked, lab_t, ens_correct)
+            _ensemble_log_sum_exp(x, top, ens_lse)
     finally:
         ranks.close()
 
@@ -364,7 +410,7 @@ def pairwise_matrices(
               - (picked_sum[:, None] + picked_sum[None, :]) / 2) / n
     return PairwiseMatrices(
         accuracy=correct / n,
-        cross_entropy=ce_sum / n,
+        cross_entropy=np.diag(ens_ce).copy(),  # a run's "ensemble" with itself is the run
         disagreement=np.where(upper, differ / n, np.nan),
         spearman=np.where(upper, np.clip(gram / np.outer(norms, norms), -1.0, 1.0), np.nan),
         ensemble_accuracy=np.where(upper, ens_correct / n, np.nan),
