@@ -86,7 +86,7 @@ def test_model_and_dataset_options_follow_their_signatures():
     assert resolved["setups"]["mlp512"]["model"]["hidden"] == [64, 32]
     config = with_overrides("config.yaml", "setups={cnn1d: {model: {channels: 64, dropout: 0.5}}}")
     assert validate_config(config, SCHEMA)["setups"]["cnn1d"]["model"] == {
-        "name": "cnn1d", "channels": 64, "layers": 3, "dropout": 0.5}
+        "name": "cnn1d", "channels": 64, "layers": 3, "dropout": 0.5, "conv": "gemm"}
 
 
 def test_a_block_given_as_one_string_is_read_as_a_mapping():
