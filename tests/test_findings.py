@@ -30,11 +30,15 @@ def summary():
 def test_findings_quote_the_results():
     text = findings_markdown(summary())
     assert "cnn1d trains 120 epochs to 97.80% mean test accuracy (`all`); the same seeds at 240 epochs change it by +0.13 points (test CE -16.0%)" in text
-    assert "Of the 2 recipes the tables use, 1 are on their plateau; not converged: mlp512 (+4.20)." in text
+    assert "Recipes the tables use on their plateau: 1 of 2; not converged: mlp512 (+4.20)." in text
     assert "- `none`: 3 runs, accuracy SD exactly 0 (bitwise identical predictions)." in text
     assert "accuracy SD 0.31-0.52%; `all` 0.40%; bitflip 0.25% (R = 10)" in text
     assert "Claim 1 (sources alike): **inconclusive** (4 inconclusive of 4 tests;" in text
     assert "bitflip / all: accuracy SD 0.62 [0.31, 1.24], disagreement 0.90 [0.45, 1.80]" in text
+    summary_decided = summary()
+    summary_decided["sources_claims"][-1]["verdict"] = "not supported"
+    assert findings_markdown(summary_decided).count(
+        "accuracy SD 0.62 [0.31, 1.24]; decided: bitflip / init disagreement 0.90 [0.45, 1.80] not supported.") == 1
 
 
 def test_update_readme_replaces_only_the_marked_section(tmp_path):

@@ -52,6 +52,13 @@ def _test(tests: Sequence[Mapping], test: str, measure: str) -> str:
     return f"{t['statistic']:.2f} [{t['ci95_low']:.2f}, {t['ci95_high']:.2f}]"
 
 
+def _decided(tests: Sequence[Mapping], claim: str) -> str:
+    """"; decided: ..." naming a claim's tests whose interval decided them (none: "")."""
+    decided = [f"{t['test']} {t['measure']} {_test([t], t['test'], t['measure'])} {t['verdict']}" for t in tests
+               if str(t["claim"]) == claim and t.get("verdict") in ("supported", "not supported")]
+    return "; decided: " + ", ".join(decided) if decided else ""
+
+
 def _yes(record: Mapping) -> str:
     return "yes" if record["converged"] else "**no**"
 
@@ -68,9 +75,9 @@ def findings_markdown(summary: Mapping[str, Any]) -> str:
         f"- Convergence: {setup} trains {check['epochs']} epochs to {sources['all']['accuracy_mean']:.2f}% mean "
         f"test accuracy (`all`); the same seeds at {check['double_epochs']} epochs change it by "
         f"{check['change']:+.2f} points (test CE {check['cross_entropy_change_pct']:+.1f}%). "
-        f"Of the {len(plateau)} recipes the tables use, "
-        f"{sum(bool(r['converged']) for r in plateau)} are on their plateau; not converged: "
-        + (", ".join(f"{r['setup']} ({r['change']:+.2f})" for r in plateau if not r["converged"]) or "none") + ".")
+        f"Recipes the tables use on their plateau: {sum(bool(r['converged']) for r in plateau)} of "
+        f"{len(plateau)}" + "".join(f"; not converged: {r['setup']} ({r['change']:+.2f})"
+                                    for r in plateau if not r["converged"]) + ".")
     if "none" in sources:
         lines.append(f"- `none`: {sources['none']['runs']} runs, accuracy SD exactly "
                      f"{sources['none']['accuracy_sd']:g} (bitwise identical predictions).")
@@ -83,7 +90,7 @@ def findings_markdown(summary: Mapping[str, Any]) -> str:
     lines.append(f"- Claim 2 (one bit = all sources): **{claims['2']['verdict']}** ({claims['2']['summary']}). "
                  f"bitflip / all: accuracy SD {_test(tests, 'bitflip / all', 'accuracy SD')}, disagreement "
                  f"{_test(tests, 'bitflip / all', 'disagreement')}; bitflip / init: accuracy SD "
-                 f"{_test(tests, 'bitflip / init', 'accuracy SD')}.")
+                 f"{_test(tests, 'bitflip / init', 'accuracy SD')}" + _decided(tests, "2") + ".")
     if "depth" in summary:
         depth = {(r["setup"], r["variant"]): r for r in summary["depth"]}
         parts = [f"{s} CE SD {r['cross_entropy_sd']:.2g} (converged: {_yes(r)})"
