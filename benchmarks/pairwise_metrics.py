@@ -15,7 +15,7 @@ then the metrics computed in a child process whose wall and CPU time and peak re
 --runs 10 measures the same peak in a few minutes, R = 100 took about 15 minutes of CPU here
 (README, Benchmarks), plus writing the 20 GB stack.
 
-    .venv/bin/python benchmarks/pairwise_metrics.py [--runs 100] [--pairs 200] [--full-loop]
+    .venv/bin/python benchmarks/pairwise_metrics.py [--runs 100] [--pairs 200] [--repeats 3] [--full-loop]
     .venv/bin/python benchmarks/pairwise_metrics.py --large [--tmp DIR]
 """
 
@@ -66,6 +66,11 @@ def small(args: argparse.Namespace) -> None:
     start, cpu = time.perf_counter(), time.process_time()
     result = pairwise_matrices(logits, labels)
     chunked, chunked_cpu = time.perf_counter() - start, time.process_time() - cpu
+    warm = []  # the same call again in this process: without first-use costs (allocation, op set-up)
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        pairwise_matrices(logits, labels)
+        warm.append(time.perf_counter() - start)
 
     all_pairs = list(itertools.combinations(range(args.runs), 2))
     if args.full_loop:
@@ -84,7 +89,9 @@ def small(args: argparse.Namespace) -> None:
     print(f"R={args.runs} runs x {args.examples} x {args.classes} logits, {len(all_pairs)} pairs, "
           f"torch threads {torch.get_num_threads()}")
     scaled = "" if args.full_loop else f" (timed on {len(sample)} pairs, scaled to all)"
-    print(f"chunked (runvar.stats.pairwise): {chunked:8.2f} s wall, {chunked_cpu:8.2f} s CPU")
+    print(f"chunked (runvar.stats.pairwise): {chunked:8.2f} s wall, {chunked_cpu:8.2f} s CPU (first call)")
+    if warm:
+        print(f"chunked, called again:           {np.median(warm):8.2f} s wall (median of {len(warm)})")
     print(f"per-pair scipy loop:             {loop:8.2f} s wall, {loop_cpu:8.2f} s CPU{scaled}")
     print(f"ratio loop / chunked:            {loop / chunked:8.1f}x wall, {loop_cpu / chunked_cpu:6.1f}x CPU")
     print(f"largest relative difference: {worst:8.1e}")
@@ -139,6 +146,7 @@ def main() -> None:
     parser.add_argument("--classes", type=int)
     parser.add_argument("--pairs", type=int, default=200, help="pairs timed in the loop, then scaled")
     parser.add_argument("--full-loop", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3, help="further timed calls of the chunked code (small case)")
     parser.add_argument("--tmp", help="directory for the large case's files (default: system temp)")
     args = parser.parse_args()
     torch.set_num_threads(1)
