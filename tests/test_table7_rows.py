@@ -47,7 +47,7 @@ def test_full_config_grid_keeps_working():
     config = deep_merge(load("config.yaml"), load("full.yaml"))
     rows = plan_studies(validate_config(config, SCHEMA))["reduction"].detail["ablation_lr_epochs"]["cnn1d"]
     assert [(r["label"], r["runs"]) for r in rows] == [
-        ("all/0.05/120", 10), ("all/0.05/240", 10), ("all/0.1/120", 10), ("all/0.1/240", 10)]
+        ("all/0.05/240", 10), ("all/0.05/480", 10), ("all/0.1/240", 10), ("all/0.1/480", 10)]
     assert rows[2]["setup"] == "cnn1d" and not any(r["snapshot"] for r in rows)
 
 
