@@ -163,3 +163,12 @@ def test_cnn1d_conv_modes_share_init_and_refuse_unknown_modes():
         assert torch.equal(a, b), name
     with pytest.raises(ValueError, match="conv must be one of native, gemm"):
         build_model("cnn1d", (1, 40), 10, 3, conv="im2col")
+
+
+def test_gemm_conv_refuses_what_it_does_not_compute():
+    from runvar.models.small import GemmConv1d
+
+    with pytest.raises(ValueError, match="groups=1, dilation=1 and integer padding"):
+        GemmConv1d(4, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="groups=1, dilation=1 and integer padding"):
+        GemmConv1d(4, 4, 3, padding="same")

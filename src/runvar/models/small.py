@@ -50,9 +50,12 @@ class GemmConv1d(nn.Conv1d):
     cuDNN, so a CUDA setup that measures the ``cudnn`` source keeps ``conv: native``.
     """
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         if self.groups != 1 or self.dilation != (1,) or isinstance(self.padding, str):
             raise ValueError("GemmConv1d supports groups=1, dilation=1 and integer padding only")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         (kernel,), (stride,), (padding,) = self.kernel_size, self.stride, self.padding
         x = F.pad(x.transpose(1, 2), (0, 0, padding, padding))  # (N, L + 2p, C)
         length = (x.shape[1] - kernel) // stride + 1
