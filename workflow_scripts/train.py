@@ -8,17 +8,16 @@ from pathlib import Path
 
 from runvar.data import load_dataset
 from runvar.io import log_to
-from runvar.runs import train_and_save
+from runvar.runs import train_and_save_runs
 
 with log_to(snakemake.log[0]) as log:
-    data = load_dataset(snakemake.input.data)
-    for seed, predictions in zip(snakemake.params.seeds, snakemake.output.predictions):
-        train_and_save(
-            snakemake.wildcards.setup,
-            snakemake.params.setup,
-            snakemake.wildcards.variant,
-            seed,
-            data,
-            Path(predictions).parent,
-            log=log,
-        )
+    train_and_save_runs(
+        snakemake.wildcards.setup,
+        snakemake.params.setup,
+        snakemake.wildcards.variant,
+        list(snakemake.params.seeds),
+        load_dataset(snakemake.input.data),
+        [Path(p).parent for p in snakemake.output.predictions],
+        log=log,
+        stack=int(snakemake.config.get("train", {}).get("stack", 1)),  # speed only: not a param
+    )

@@ -26,7 +26,7 @@ from .io import load_json, load_prediction_stack, save_json, save_predictions, w
 from .metrics import BOOTSTRAP_RESAMPLES, all_identical, variability
 from .models import build_from_block
 from .seeds import run_seeds
-from .train import train_run
+from .train import RunResult, can_stack, train_run, train_runs
 
 RUN_FILES = ("predictions.npz", "run.json", "history.csv", "model.pt")
 
@@ -50,6 +50,43 @@ def train_and_save(
     out = Path(out_dir)
     checkpoint = out / "checkpoint.pt"
     result = train_run(dict(setup), data, seeds, log=log, checkpoint=checkpoint)
+    record = _save_run(setup_name, setup, variant, run, result, out)
+    checkpoint.unlink(missing_ok=True)
+    return record
+
+
+def train_and_save_runs(
+    setup_name: str,
+    setup: Mapping[str, Any],
+    variant: str,
+    runs: Sequence[int],
+    data: Dataset,
+    out_dirs: Sequence[str | os.PathLike[str]],
+    log: Callable[[str], None] = print,
+    stack: int = 1,
+) -> list[dict[str, Any]]:
+    """Train runs ``runs`` of ``variant`` into ``out_dirs``: up to ``stack`` at a time as one
+    stacked model where :func:`~runvar.train.can_stack` allows it (bitwise the same runs), else
+    one at a time with checkpoints (:func:`train_and_save`). Each stack is saved as it ends."""
+    if len(runs) != len(out_dirs):
+        raise ValueError(f"{len(runs)} runs but {len(out_dirs)} run directories")
+    if stack <= 1 or not can_stack(dict(setup)):
+        return [train_and_save(setup_name, setup, variant, run, data, out, log) for run, out in zip(runs, out_dirs)]
+    onset = int(setup.get("onset_epoch", 0))
+    records = []
+    for first in range(0, len(runs), stack):
+        chunk = list(zip(runs[first : first + stack], out_dirs[first : first + stack]))
+        seeds = [run_seeds(variant, run, onset) for run, _ in chunk]
+        for (run, _), s in zip(chunk, seeds):
+            log(f"== {setup_name}/{variant} run {run}: seeds {s.as_dict()} (stack of {len(chunk)})")
+        results = train_runs(dict(setup), data, seeds, log=log, stack=stack)
+        records += [_save_run(setup_name, setup, variant, run, result, Path(out))
+                    for (run, out), result in zip(chunk, results)]
+    return records
+
+
+def _save_run(setup_name: str, setup: Mapping[str, Any], variant: str, run: int, result: RunResult,
+              out: Path) -> dict[str, Any]:
     record = {
         "setup": setup_name,
         "variant": variant,
@@ -63,7 +100,6 @@ def train_and_save(
     _write_history(out / "history.csv", result.history)
     save_json(out / "run.json", record)
     save_predictions(out / "predictions.npz", result.logits, result.labels, result.snapshot_logits)
-    checkpoint.unlink(missing_ok=True)
     return record
 
 

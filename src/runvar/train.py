@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from .config import digest
 from .data import Dataset, augment_batch
 from .execution import check_pinned, configure, execution_of, hardware, resolve_device, versions
 from .models import build_from_block, set_stochastic_generator
+from .models.stacked import StackedCNN1d, stackable
 from .models.layers import REFERENCE_FULL_LR
 from .io import write_atomic
 from .seeds import RunSeeds, run_seeds
@@ -184,16 +185,60 @@ def train_run(
     ``setup["schedule"]["cycles"]`` > 1 trains a snapshot ensemble: the warm-up + cosine
     schedule restarts each cycle and the test logits and weights at every cycle end are kept.
     """
+    return _train_group(setup, data, [seeds], log, checkpoint, stacked=False)[0]
+
+
+def can_stack(setup: dict[str, Any]) -> bool:
+    """Whether runs of ``setup`` may train as one stacked model, bitwise as if one at a time:
+    a :func:`~runvar.models.stacked.stackable` model on a CPU, without checkpoints (a
+    checkpoint holds one run's state)."""
+    return (stackable(setup["model"]) and resolve_device(execution_of(setup)["device"]).type == "cpu"
+            and not int(setup.get("checkpoint_every", 0)))
+
+
+def train_runs(
+    setup: dict[str, Any],
+    data: Dataset,
+    seeds: Sequence[RunSeeds],
+    log: Callable[[str], None] = print,
+    stack: int = 1,
+) -> list[RunResult]:
+    """Train the runs ``seeds`` of ``setup``, up to ``stack`` of them at a time as one stacked
+    model where :func:`can_stack` allows (else one at a time, as :func:`train_run`). On a CPU a
+    run's results are bitwise the same either way: ``stack`` changes the time only."""
+    if stack < 1:
+        raise ValueError(f"train.stack must be at least 1, got {stack}")
+    if stack == 1 or not can_stack(setup):
+        return [train_run(setup, data, s, log) for s in seeds]
+    results: list[RunResult] = []
+    for first in range(0, len(seeds), stack):
+        results += _train_group(setup, data, list(seeds[first : first + stack]), log, None, stacked=True)
+    return results
+
+
+def _train_group(
+    setup: dict[str, Any],
+    data: Dataset,
+    seeds_list: list[RunSeeds],
+    log: Callable[[str], None],
+    checkpoint: str | os.PathLike[str] | None,
+    stacked: bool,
+) -> list[RunResult]:
+    """Train the runs of ``seeds_list`` side by side: as one :class:`StackedCNN1d` when
+    ``stacked``, else the one run's own model (the only case that checkpoints)."""
     started = time.perf_counter()
     check_pinned(setup)
     execution = execution_of(setup)
     device = resolve_device(execution["device"])
-    mode = configure(device, int(execution["threads"]), seeds.cudnn)
+    if len({s.cudnn for s in seeds_list}) != 1:
+        raise ValueError("runs trained together must agree on the cudnn source")
+    mode = configure(device, int(execution["threads"]), seeds_list[0].cudnn)
     data = data.to(device)
-    sources = Sources(seeds, device)
-
-    model = build_from_block(setup["model"], data.input_shape, data.num_classes, seeds.init)
-    model.to(device)
+    runs = len(seeds_list)
+    sources = [Sources(s, device) for s in seeds_list]
+    models = [build_from_block(setup["model"], data.input_shape, data.num_classes, s.init).to(device)
+              for s in seeds_list]
+    net: nn.Module = StackedCNN1d(models).to(device) if stacked else models[0]
     bitflip_param = setup.get("bitflip", {}).get("parameter", "first")
 
     epochs, batch_size = int(setup["epochs"]), int(setup["batch_size"])
@@ -201,104 +246,118 @@ def train_run(
     cycles = int(schedule.get("cycles", 1))
     if epochs % cycles:
         raise ValueError(f"epochs ({epochs}) must be a multiple of schedule.cycles ({cycles})")
-    optimizer = make_optimizer(model, setup["optimizer"])
+    optimizer = make_optimizer(net.runs if stacked else net, setup["optimizer"])
     n_train = len(data.y_train)
     steps_per_epoch = math.ceil(n_train / batch_size)
     lr_of_step = step_lrs(setup, steps_per_epoch)
     augment = setup.get("augment", {})
     every = int(setup.get("checkpoint_every", 0))
     evaluate_every = int(setup.get("evaluate_every", 1))
-    key = digest({"setup": setup, "seeds": seeds.as_dict()})
+    key = digest({"setup": setup, "seeds": seeds_list[0].as_dict()})
 
-    history: list[dict[str, float]] = []
-    snapshots: list[tuple[np.ndarray, dict[str, torch.Tensor]]] = []
-    bitflip = None
+    histories: list[list[dict[str, float]]] = [[] for _ in seeds_list]
+    snapshots: list[list[tuple[np.ndarray, dict[str, torch.Tensor]]]] = [[] for _ in seeds_list]
+    bitflips: list[dict | None] = [None] * runs
     first_epoch = 0
     resumed = load_checkpoint(checkpoint, key, log)
     if resumed is not None:
-        model.load_state_dict(resumed["model"])
+        net.load_state_dict(resumed["model"])
         optimizer.load_state_dict(resumed["optimizer"])
-        sources.load_state(resumed["generators"])
-        history, bitflip, first_epoch = resumed["history"], resumed["bitflip"], resumed["epoch"]
-        snapshots = [(logits, weights) for logits, weights in resumed["snapshots"]]
-    set_stochastic_generator(model, sources["stochastic"])
+        sources[0].load_state(resumed["generators"])
+        histories[0], bitflips[0], first_epoch = resumed["history"], resumed["bitflip"], resumed["epoch"]
+        snapshots[0] = [(logits, weights) for logits, weights in resumed["snapshots"]]
 
+    test_logits: list[torch.Tensor] = [torch.empty(0)] * runs
     for epoch in range(first_epoch, epochs):
-        sources.at_epoch(epoch)
-        set_stochastic_generator(model, sources["stochastic"])
-        if seeds.bitflip is not None and epoch == seeds.onset_epoch and bitflip is None:
-            bitflip = flip_one_bit(model, sources["bitflip"], bitflip_param)
-            log(f"bit flip: {bitflip['parameter']}{bitflip['index']} {bitflip['old']!r} -> {bitflip['new']!r}")
+        for run, (seeds, own) in enumerate(zip(seeds_list, sources)):
+            own.at_epoch(epoch)
+            if seeds.bitflip is not None and epoch == seeds.onset_epoch and bitflips[run] is None:
+                bitflips[run] = flip = flip_one_bit(models[run], own["bitflip"], bitflip_param)
+                log(f"bit flip: {flip['parameter']}{flip['index']} {flip['old']!r} -> {flip['new']!r}")
+        generators = [own["stochastic"] for own in sources]
+        if not stacked:
+            set_stochastic_generator(net, generators[0])
         epoch_start = time.perf_counter()
-        model.train()
-        order = torch.randperm(n_train, generator=sources["shuffle"], device=device)
-        loss_sum, correct = 0.0, 0
+        net.train()
+        orders = [torch.randperm(n_train, generator=own["shuffle"], device=device) for own in sources]
+        loss_sums, corrects = [0.0] * runs, [0] * runs
         for first in range(0, n_train, batch_size):
-            idx = order[first : first + batch_size]
-            x = augment_batch(data.x_train[idx], augment, sources["augment"], data.pad_value)
-            y = data.y_train[idx]
+            batches = [order[first : first + batch_size] for order in orders]
+            xs = [augment_batch(data.x_train[idx], augment, own["augment"], data.pad_value)
+                  for idx, own in zip(batches, sources)]
+            ys = [data.y_train[idx] for idx in batches]
             step = epoch * steps_per_epoch + first // batch_size
             lr = lr_of_step(step)
             for group in optimizer.param_groups:
                 group["lr"] = lr * group["lr_scale"]
-            out = model(x)
-            loss = F.cross_entropy(out, y)
+            outs = net(torch.stack(xs), generators) if stacked else [net(xs[0])]
+            losses = [F.cross_entropy(out, y) for out, y in zip(outs, ys)]
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (torch.stack(losses).sum() if stacked else losses[0]).backward()
             optimizer.step()
-            loss_sum += float(loss.detach()) * len(y)
-            correct += int((out.argmax(1) == y).sum())
+            for run, (out, y, loss) in enumerate(zip(outs, ys, losses)):
+                loss_sums[run] += float(loss.detach()) * len(y)
+                corrects[run] += int((out.argmax(1) == y).sum())
+        seconds = (time.perf_counter() - epoch_start) / runs
         cycle_end = cycles > 1 and (epoch + 1) % (epochs // cycles) == 0
         evaluate = (epoch + 1) % evaluate_every == 0 or epoch + 1 == epochs or cycle_end
-        row = {
-            "epoch": epoch + 1,
-            "lr": lr,
-            "train_loss": loss_sum / n_train,
-            "train_accuracy": correct / n_train,
-            "test_cross_entropy": math.nan,
-            "test_accuracy": math.nan,
-            "seconds": time.perf_counter() - epoch_start,
-        }
-        if evaluate:  # the test set only where the history, a snapshot or the end needs it
-            test_logits = predict(model, data.x_test)
-            # float64: a linear model's runs differ in CE by less than a float32 step (~1e-7)
-            row["test_cross_entropy"] = float(F.cross_entropy(test_logits.double(), data.y_test))
-            row["test_accuracy"] = float((test_logits.argmax(1) == data.y_test).float().mean())
-        history.append(row)
-        tested = f" test acc {row['test_accuracy']:.4f} CE {row['test_cross_entropy']:.4f}" if evaluate else ""
-        log(f"epoch {epoch + 1}/{epochs} loss {row['train_loss']:.4f}{tested}")
-        if cycle_end:
-            snapshots.append((test_logits.cpu().numpy().astype(np.float32), _cpu_state(model)))
+        for run in range(runs):
+            row = {
+                "epoch": epoch + 1,
+                "lr": lr,
+                "train_loss": loss_sums[run] / n_train,
+                "train_accuracy": corrects[run] / n_train,
+                "test_cross_entropy": math.nan,
+                "test_accuracy": math.nan,
+                "seconds": seconds,
+            }
+            if evaluate:  # the test set only where the history, a snapshot or the end needs it
+                model = models[run]
+                test_logits[run] = logits = predict(model, data.x_test)
+                # float64: a linear model's runs differ in CE by less than a float32 step (~1e-7)
+                row["test_cross_entropy"] = float(F.cross_entropy(logits.double(), data.y_test))
+                row["test_accuracy"] = float((logits.argmax(1) == data.y_test).float().mean())
+                if cycle_end:
+                    snapshots[run].append((logits.cpu().numpy().astype(np.float32), _cpu_state(model)))
+            histories[run].append(row)
+            tested = f" test acc {row['test_accuracy']:.4f} CE {row['test_cross_entropy']:.4f}" if evaluate else ""
+            who = f"[stack {run + 1}/{runs}] " if stacked else ""
+            log(f"{who}epoch {epoch + 1}/{epochs} loss {row['train_loss']:.4f}{tested}")
         if checkpoint is not None and every and (epoch + 1) % every == 0 and epoch + 1 < epochs:
             save_checkpoint(checkpoint, {
-                "key": key, "epoch": epoch + 1, "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(), "generators": sources.state(),
-                "history": history, "bitflip": bitflip, "snapshots": snapshots,
+                "key": key, "epoch": epoch + 1, "model": net.state_dict(),
+                "optimizer": optimizer.state_dict(), "generators": sources[0].state(),
+                "history": histories[0], "bitflip": bitflips[0], "snapshots": snapshots[0],
             })
 
-    if not torch.isfinite(test_logits).all():
-        raise FloatingPointError("training diverged: test logits contain NaN/inf (lower the LR)")
-    record = {
-        "seeds": seeds.as_dict(),
-        "bitflip": bitflip,
-        "execution": mode,
-        "hardware": hardware(device),
-        "versions": versions(),
-        "dataset_checksum": data.checksum,
-        "wall_seconds": time.perf_counter() - started,
-        "resumed_from_epoch": first_epoch,
-        "snapshots": len(snapshots),
-        "final_test_accuracy": history[-1]["test_accuracy"],
-    }
-    return RunResult(
-        logits=test_logits.cpu().numpy().astype(np.float32),
-        labels=data.y_test.cpu().numpy(),
-        history=history,
-        record=record,
-        state_dict=_cpu_state(model),
-        snapshot_logits=np.stack([s[0] for s in snapshots]) if snapshots else None,
-        snapshot_states=[s[1] for s in snapshots],
-    )
+    results = []
+    wall = (time.perf_counter() - started) / runs
+    for run, seeds in enumerate(seeds_list):
+        if not torch.isfinite(test_logits[run]).all():
+            raise FloatingPointError("training diverged: test logits contain NaN/inf (lower the LR)")
+        record = {
+            "seeds": seeds.as_dict(),
+            "bitflip": bitflips[run],
+            "execution": mode,
+            "hardware": hardware(device),
+            "versions": versions(),
+            "dataset_checksum": data.checksum,
+            "wall_seconds": wall,
+            "stacked_with": runs,
+            "resumed_from_epoch": first_epoch,
+            "snapshots": len(snapshots[run]),
+            "final_test_accuracy": histories[run][-1]["test_accuracy"],
+        }
+        results.append(RunResult(
+            logits=test_logits[run].cpu().numpy().astype(np.float32),
+            labels=data.y_test.cpu().numpy(),
+            history=histories[run],
+            record=record,
+            state_dict=_cpu_state(models[run]),
+            snapshot_logits=np.stack([s[0] for s in snapshots[run]]) if snapshots[run] else None,
+            snapshot_states=[s[1] for s in snapshots[run]],
+        ))
+    return results
 
 
 def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:

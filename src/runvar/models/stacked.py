@@ -1,0 +1,102 @@
+"""Several runs of one ``cnn1d(conv="gemm")`` setup as one model: each parameter stacked over
+the runs, each matrix product batched over them (``bmm``).
+
+On one CPU thread a small model's training step is spent on per-operation overhead and on
+matrix products too small to use the core; a stack of 4-5 runs takes about half the time per
+run of training them one at a time (``benchmarks/stacked_training.py``). Each run keeps its
+own batches, dropout generator and parameters: the runs never mix. The operations are the ones
+:class:`~runvar.models.small.GemmConv1d`, ``nn.Flatten``, :class:`SeededDropout` and
+``nn.Linear`` perform, in the same order, so on a CPU a stacked run is bitwise the run trained
+alone (``tests/test_stacked.py`` checks it) and the stack size is a speed setting only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from .layers import SeededDropout
+from .small import GemmConv1d
+
+
+class _RunsMatmul(torch.autograd.Function):
+    """``a @ weight^T (+ bias)`` per run, for ``a`` (runs, M, F) and ``weight`` (runs, O, F),
+    with the gradients computed in the orientation autograd gives ``x @ w.t()`` of one run:
+    ``grad @ w`` and ``grad^T @ a``. (``bmm``'s own backward computes the weight's as
+    ``a^T @ grad``, which MKL rounds differently for some shapes.)"""
+
+    @staticmethod
+    def forward(ctx: Any, a: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        ctx.save_for_backward(a, weight)
+        ctx.has_bias = bias is not None
+        if bias is None:
+            return torch.bmm(a, weight.transpose(1, 2))
+        return torch.baddbmm(bias.unsqueeze(1), a, weight.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        a, weight = ctx.saved_tensors
+        grad_a = torch.bmm(grad, weight) if ctx.needs_input_grad[0] else None
+        grad_weight = torch.bmm(grad.transpose(1, 2), a)
+        grad_bias = grad.sum(1) if ctx.has_bias else None
+        return grad_a, grad_weight, grad_bias
+
+
+def stackable(block: Mapping[str, Any]) -> bool:
+    """Whether runs of a setup with model block ``block`` can train as a :class:`StackedCNN1d`."""
+    return block.get("name") == "cnn1d" and block.get("conv") == "gemm"
+
+
+class StackedCNN1d(nn.Module):
+    """The runs of :func:`~runvar.models.small.cnn1d` ``models`` (built with ``conv="gemm"``)
+    as one module. The parameters stay the models' own (``runs``): each step stacks them, so
+    an optimizer updates every run's tensors exactly as it would the run's alone (a fused
+    optimizer rounds the elements at a tensor's vectorised body and at its tail differently).
+
+    :meth:`forward` takes ``x`` of shape (runs, N, C, L) and one dropout generator per run and
+    returns logits (runs, N, classes).
+    """
+
+    def __init__(self, models: Sequence[nn.Module]) -> None:
+        super().__init__()
+        if not models:
+            raise ValueError("StackedCNN1d needs at least one model")
+        layout = [type(m) for m in models[0]]
+        for model in models:
+            if not isinstance(model, nn.Sequential) or [type(m) for m in model] != layout:
+                raise TypeError("StackedCNN1d stacks cnn1d(conv='gemm') models of one architecture")
+        self.runs = nn.ModuleList(models)
+        first = list(models[0])
+        self.convs = [(i, m.kernel_size[0], m.stride[0], m.padding[0]) for i, m in enumerate(first)
+                      if isinstance(m, GemmConv1d)]
+        self.dropout = next((m.p for m in first if isinstance(m, SeededDropout)), 0.0)
+        self.linear = next(i for i, m in enumerate(first) if isinstance(m, nn.Linear))
+
+    def _stacked(self, index: int, name: str) -> torch.Tensor:
+        return torch.stack([getattr(run[index], name) for run in self.runs])
+
+    def forward(self, x: torch.Tensor, generators: Sequence[torch.Generator] | None = None) -> torch.Tensor:
+        runs, n = x.shape[:2]
+        x = x.transpose(2, 3)  # (runs, N, L, C): every layer works channels last, as GemmConv1d
+        for index, kernel, stride, padding in self.convs:
+            x = nn.functional.pad(x, (0, 0, padding, padding))
+            length = (x.shape[2] - kernel) // stride + 1
+            span = stride * (length - 1) + 1
+            windows = torch.cat([x[:, :, j : j + span : stride] for j in range(kernel)], dim=3)
+            weight = self._stacked(index, "weight")  # (runs, O, C, k) -> (runs, O, kC)
+            weight = weight.permute(0, 1, 3, 2).reshape(runs, weight.shape[1], -1)
+            out = _RunsMatmul.apply(windows.reshape(runs, -1, windows.shape[3]), weight, None)
+            out = out + self._stacked(index, "bias").unsqueeze(1)
+            x = torch.relu(out.view(runs, n, length, -1))
+        x = x.transpose(2, 3).reshape(runs, n, -1)  # nn.Flatten of (N, C, L)
+        if self.training and self.dropout:
+            if generators is None or len(generators) != runs:
+                raise RuntimeError("StackedCNN1d in training needs one dropout generator per run")
+            shape = x.shape[1:]
+            keep = torch.stack([torch.rand(shape, generator=g, device=x.device, dtype=x.dtype)
+                                for g in generators]) >= self.dropout
+            x = x * keep / (1.0 - self.dropout)
+        return _RunsMatmul.apply(x, self._stacked(self.linear, "weight"), self._stacked(self.linear, "bias"))
