@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from runvar.models import build_from_block, set_stochastic_generator
+from runvar.models.small import GemmConv1d
 from runvar.models.stacked import StackedCNN1d, stackable
 from runvar.runs import train_and_save_runs
 from runvar.seeds import run_seeds
@@ -87,3 +88,7 @@ def test_bad_stack_sizes(tiny_setup, tiny_data):
         train_runs({**tiny_setup, "model": GEMM}, tiny_data, [run_seeds("all", 1)], stack=0)
     with pytest.raises(TypeError, match="one architecture"):
         StackedCNN1d([build_from_block(GEMM, (1, 40), 10, 1), build_from_block({**GEMM, "layers": 2}, (1, 40), 10, 1)])
+    wide = build_from_block(GEMM, (1, 40), 10, 1)
+    wide[2] = GemmConv1d(8, 8, 5, stride=2, padding=2)  # three windows overlap: sum order would matter
+    with pytest.raises(TypeError, match="ceil"):
+        StackedCNN1d([wide])
