@@ -45,7 +45,7 @@ def measure(args: argparse.Namespace, path: str) -> tuple[dict[int, list[float]]
     for _ in range(args.repeats):
         for stack in args.stacks:
             start = time.perf_counter()
-            results = train_runs(setup, data, seeds, log=lambda line: None, stack=stack)
+            results = list(train_runs(setup, data, seeds, log=lambda line: None, stack=stack))
             seconds[stack].append((time.perf_counter() - start) / (args.runs * args.epochs))
             logits[stack] = [r.logits for r in results]
     return seconds, {stack: all(np.array_equal(a, b) for a, b in zip(logits[1], logits[stack]))

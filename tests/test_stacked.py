@@ -46,7 +46,7 @@ def test_stacked_runs_are_bitwise_the_runs_trained_alone(tiny_setup, tiny_data, 
     setup = {**tiny_setup, "model": GEMM, "epochs": 4, "evaluate_every": 2, "schedule": {"warmup_epochs": 1, "cycles": 2}}
     seeds = [run_seeds(variant, r) for r in (1, 2, 3)]
     alone = [train_run(setup, tiny_data, s, log=lambda _: None) for s in seeds]
-    stacked = train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=2)  # a stack of 2, then 1
+    stacked = list(train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=2))  # a stack of 2, then 1
     assert [r.record["stacked_with"] for r in stacked] == [2, 2, 1]
     for a, b in zip(alone, stacked):
         _same(a, b)

@@ -25,7 +25,7 @@ from .execution import configure, execution_of, resolve_device
 from .io import load_json, load_prediction_stack, save_json, save_predictions, write_atomic
 from .metrics import BOOTSTRAP_RESAMPLES, all_identical, variability
 from .models import build_from_block
-from .seeds import run_seeds
+from .seeds import RunSeeds, run_seeds
 from .train import RunResult, can_stack, train_run, train_runs
 
 RUN_FILES = ("predictions.npz", "run.json", "history.csv", "model.pt")
@@ -45,8 +45,7 @@ def train_and_save(
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Train run ``run`` of ``variant`` and write its run directory; returns the run record."""
-    seeds = run_seeds(variant, run, int(setup.get("onset_epoch", 0)))
-    log(f"== {setup_name}/{variant} run {run}: seeds {seeds.as_dict()}")
+    seeds = _seeds_logged(setup_name, setup, variant, run, log)
     out = Path(out_dir)
     checkpoint = out / "checkpoint.pt"
     result = train_run(dict(setup), data, seeds, log=log, checkpoint=checkpoint)
@@ -72,17 +71,18 @@ def train_and_save_runs(
         raise ValueError(f"{len(runs)} runs but {len(out_dirs)} run directories")
     if stack <= 1 or not can_stack(dict(setup)):
         return [train_and_save(setup_name, setup, variant, run, data, out, log) for run, out in zip(runs, out_dirs)]
-    onset = int(setup.get("onset_epoch", 0))
-    records = []
-    for first in range(0, len(runs), stack):
-        chunk = list(zip(runs[first : first + stack], out_dirs[first : first + stack]))
-        seeds = [run_seeds(variant, run, onset) for run, _ in chunk]
-        for (run, _), s in zip(chunk, seeds):
-            log(f"== {setup_name}/{variant} run {run}: seeds {s.as_dict()} (stack of {len(chunk)})")
-        results = train_runs(dict(setup), data, seeds, log=log, stack=stack)
-        records += [_save_run(setup_name, setup, variant, run, result, Path(out))
-                    for (run, out), result in zip(chunk, results)]
-    return records
+    seeds = [_seeds_logged(setup_name, setup, variant, run, log) for run in runs]
+    results = train_runs(dict(setup), data, seeds, log=log, stack=stack)
+    # a stack's runs are saved as the stack ends, before the next one trains
+    return [_save_run(setup_name, setup, variant, run, result, Path(out))
+            for run, out, result in zip(runs, out_dirs, results)]
+
+
+def _seeds_logged(setup_name: str, setup: Mapping[str, Any], variant: str, run: int,
+                  log: Callable[[str], None]) -> RunSeeds:
+    seeds = run_seeds(variant, run, int(setup.get("onset_epoch", 0)))
+    log(f"== {setup_name}/{variant} run {run}: seeds {seeds.as_dict()}")
+    return seeds
 
 
 def _save_run(setup_name: str, setup: Mapping[str, Any], variant: str, run: int, result: RunResult,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,18 +202,17 @@ def train_runs(
     seeds: Sequence[RunSeeds],
     log: Callable[[str], None] = print,
     stack: int = 1,
-) -> list[RunResult]:
+) -> Iterator[RunResult]:
     """Train the runs ``seeds`` of ``setup``, up to ``stack`` of them at a time as one stacked
-    model where :func:`can_stack` allows (else one at a time, as :func:`train_run`). On a CPU a
-    run's results are bitwise the same either way: ``stack`` changes the time only."""
+    model where :func:`can_stack` allows (else one at a time, as :func:`train_run`); yields
+    each run's result as soon as its stack ends. On a CPU a run's results are bitwise the same
+    either way: ``stack`` changes the time only."""
     if stack < 1:
         raise ValueError(f"train.stack must be at least 1, got {stack}")
     if stack == 1 or not can_stack(setup):
-        return [train_run(setup, data, s, log) for s in seeds]
-    results: list[RunResult] = []
-    for first in range(0, len(seeds), stack):
-        results += _train_group(setup, data, list(seeds[first : first + stack]), log, None, stacked=True)
-    return results
+        return (train_run(setup, data, s, log) for s in seeds)
+    return (result for first in range(0, len(seeds), stack)
+            for result in _train_group(setup, data, list(seeds[first : first + stack]), log, None, stacked=True))
 
 
 def _train_group(

@@ -41,6 +41,16 @@ def mlp(
     return nn.Sequential(*layers)
 
 
+def strided_windows(x: torch.Tensor, kernel: int, stride: int, padding: int) -> torch.Tensor:
+    """The windows a 1-D convolution sees, channels last: ``x`` (..., L, C), zero-padded by
+    ``padding`` on both ends of L -> (..., L', kernel x C), tap-major (tap j's C channels at
+    ``j * C``)."""
+    x = F.pad(x, (0, 0, padding, padding))
+    length = (x.shape[-2] - kernel) // stride + 1
+    span = stride * (length - 1) + 1
+    return torch.cat([x[..., j : j + span : stride, :] for j in range(kernel)], dim=-1)
+
+
 class GemmConv1d(nn.Conv1d):
     """``nn.Conv1d`` (same parameters, init and input/output layout) computed as one matrix
     product of the strided input windows, channels last.
@@ -57,10 +67,8 @@ class GemmConv1d(nn.Conv1d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         (kernel,), (stride,), (padding,) = self.kernel_size, self.stride, self.padding
-        x = F.pad(x.transpose(1, 2), (0, 0, padding, padding))  # (N, L + 2p, C)
-        length = (x.shape[1] - kernel) // stride + 1
-        span = stride * (length - 1) + 1
-        windows = torch.cat([x[:, j : j + span : stride] for j in range(kernel)], dim=2)  # (N, L', kC)
+        windows = strided_windows(x.transpose(1, 2), kernel, stride, padding)  # (N, L', kC)
+        length = windows.shape[1]
         weight = self.weight.permute(0, 2, 1).reshape(self.out_channels, -1)  # (O, kC)
         out = windows.reshape(-1, windows.shape[2]) @ weight.t()
         if self.bias is not None:

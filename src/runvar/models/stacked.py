@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .layers import SeededDropout
-from .small import GemmConv1d
+from .small import GemmConv1d, strided_windows
 
 
 class _RunsMatmul(torch.autograd.Function):
@@ -59,11 +59,10 @@ class _Windows(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, kernel: int, stride: int, padding: int) -> torch.Tensor:
-        x = nn.functional.pad(x, (0, 0, padding, padding))
-        length = (x.shape[2] - kernel) // stride + 1
-        span = stride * (length - 1) + 1
-        ctx.geometry = (x.shape, kernel, stride, padding, span)
-        return torch.cat([x[:, :, j : j + span : stride] for j in range(kernel)], dim=3)
+        windows = strided_windows(x, kernel, stride, padding)
+        padded = (*x.shape[:2], x.shape[2] + 2 * padding, x.shape[3])
+        ctx.geometry = (padded, kernel, stride, padding, stride * (windows.shape[2] - 1) + 1)
+        return windows
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None, None]:
