@@ -45,37 +45,6 @@ class _RunsMatmul(torch.autograd.Function):
         return grad_a, grad_weight, grad_bias
 
 
-class _Windows(torch.autograd.Function):
-    """The strided input windows of a convolution, channels last: (runs, N, L, C) padded by
-    ``padding`` -> (runs, N, L', kernel x C), as ``GemmConv1d`` concatenates them.
-
-    Its backward adds each window's gradient into one zeroed input gradient, where autograd's
-    concatenation backward zero-fills and copies one input-sized tensor per kernel tap and sums
-    them (a quarter of a stacked step went there). A position receives at most
-    ceil(kernel / stride) gradients; with two or fewer the sum does not depend on their order, so
-    the result is bitwise autograd's: :class:`StackedCNN1d` checks that every convolution but
-    the first (whose input, the data, needs no gradient) has ceil(kernel / stride) <= 2.
-    """
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, kernel: int, stride: int, padding: int) -> torch.Tensor:
-        windows = strided_windows(x, kernel, stride, padding)
-        padded = (*x.shape[:2], x.shape[2] + 2 * padding, x.shape[3])
-        ctx.geometry = (padded, kernel, stride, padding, stride * (windows.shape[2] - 1) + 1)
-        return windows
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None, None]:
-        if not ctx.needs_input_grad[0]:
-            return None, None, None, None
-        shape, kernel, stride, padding, span = ctx.geometry
-        channels = shape[3]
-        padded = grad.new_zeros(shape)
-        for j in range(kernel):
-            padded[:, :, j : j + span : stride] += grad[..., j * channels : (j + 1) * channels]
-        return padded[:, :, padding : shape[2] - padding], None, None, None
-
-
 def stackable(block: Mapping[str, Any]) -> bool:
     """Whether runs of a setup with model block ``block`` can train as a :class:`StackedCNN1d`."""
     return block.get("name") == "cnn1d" and block.get("conv") == "gemm"
@@ -103,8 +72,6 @@ class StackedCNN1d(nn.Module):
         first = list(models[0])
         self.convs = [(i, m.kernel_size[0], m.stride[0], m.padding[0]) for i, m in enumerate(first)
                       if isinstance(m, GemmConv1d)]
-        if any(-(-kernel // stride) > 2 for _, kernel, stride, _ in self.convs[1:]):
-            raise TypeError("StackedCNN1d needs ceil(kernel / stride) <= 2 after the first convolution")
         self.dropout = next((m.p for m in first if isinstance(m, SeededDropout)), 0.0)
         self.linear = next(i for i, m in enumerate(first) if isinstance(m, nn.Linear))
 
@@ -115,7 +82,7 @@ class StackedCNN1d(nn.Module):
         runs, n = x.shape[:2]
         x = x.transpose(2, 3)  # (runs, N, L, C): every layer works channels last, as GemmConv1d
         for index, kernel, stride, padding in self.convs:
-            windows = _Windows.apply(x, kernel, stride, padding)
+            windows = strided_windows(x, kernel, stride, padding)
             length = windows.shape[2]
             weight = self._stacked(index, "weight")  # (runs, O, C, k) -> (runs, O, kC)
             weight = weight.permute(0, 1, 3, 2).reshape(runs, weight.shape[1], -1)
