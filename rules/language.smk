@@ -35,7 +35,6 @@ for (_first, _last), _keys in LANGUAGE.get("chunks", {}).items():
             key=_one_of(_keys),
         params:
             setup=language_setup_of,
-            seeds=list(range(_first, _last + 1)),
         log:
             f"results/logs/language/train/{{key}}/seeds{_first}-{_last}.log",
         benchmark:

@@ -25,7 +25,6 @@ for _family, _last, _setups, _variants in train_families():
                 variant=_variants,
             params:
                 setup=setup_of,
-                seeds=_seeds,
             log:
                 f"results/logs/train/{{setup}}/{{variant}}/seeds{_span}.log",
             benchmark:

@@ -144,6 +144,19 @@ def test_editing_one_setup_reruns_only_its_targets(finished, tiny_config):
     assert "results/tables/sources_tiny_mlp.csv" in planned
 
 
+def test_changing_seeds_per_job_retrains_nothing(finished, tiny_config):
+    """How runs are grouped into jobs is not part of a run: the tiny study trained its runs 3 to
+    a job; one job per run, or all in one, finds every run already done."""
+    for per_job in (1, 10):
+        regrouped = yaml.safe_load(yaml.safe_dump(tiny_config))
+        regrouped["train"]["seeds_per_job"] = per_job
+        (finished / "config.yaml").write_text(yaml.safe_dump(regrouped))
+        try:
+            assert dry_run_outputs(finished) == [], per_job
+        finally:
+            (finished / "config.yaml").write_text(yaml.safe_dump(tiny_config))
+
+
 def test_bad_config_fails_before_any_job(tmp_path, tiny_config):
     bad = yaml.safe_load(yaml.safe_dump(tiny_config))
     bad["setups"]["tiny_cnn"]["optimizer"] = {"lr": -1}

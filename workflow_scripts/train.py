@@ -7,17 +7,18 @@ pin_job(snakemake)  # execution.cpu_isa: before anything imports torch
 from pathlib import Path
 
 from runvar.data import load_dataset
-from runvar.io import log_to
+from runvar.io import log_to, seed_of_run_dir
 from runvar.runs import train_and_save_runs
 
+run_dirs = [Path(p).parent for p in snakemake.output.predictions]
 with log_to(snakemake.log[0]) as log:
     train_and_save_runs(
         snakemake.wildcards.setup,
         snakemake.params.setup,
         snakemake.wildcards.variant,
-        list(snakemake.params.seeds),
+        [seed_of_run_dir(d) for d in run_dirs],  # not a param: seeds_per_job retrains nothing
         load_dataset(snakemake.input.data),
-        [Path(p).parent for p in snakemake.output.predictions],
+        run_dirs,
         log=log,
         stack=int(snakemake.config.get("train", {}).get("stack", 1)),  # speed only: not a param
     )

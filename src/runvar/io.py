@@ -153,6 +153,21 @@ def load_prediction_stack(paths: list[str] | list[Path]) -> tuple[np.ndarray, np
     return np.stack(stack), labels
 
 
+def seed_of_run_dir(path: str | os.PathLike[str]) -> int:
+    """The seed (run number) of a run directory, named ``seed{r}``: a training job reads its
+    runs' seeds from its output directories, so that the seeds need not be a rule param (a
+    param holding the job's chunk of seeds would retrain every run when
+    ``train.seeds_per_job`` changes).
+
+    >>> seed_of_run_dir("results/runs/cnn1d/all/seed7")
+    7
+    """
+    name = Path(path).name
+    if not (name.startswith("seed") and name[4:].isdigit() and int(name[4:]) >= 1):
+        raise ValueError(f"{path}: a run directory is named seed{{r}} with r >= 1, got {name!r}")
+    return int(name[4:])
+
+
 def save_json(path: str | os.PathLike[str], obj: Any) -> None:
     """Atomically write ``obj`` as indented JSON."""
 
