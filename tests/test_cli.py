@@ -86,6 +86,25 @@ def test_compare_uses_the_maintained_statistics(two_models, capsys):
     assert status == 0 and "ASO epsilon_min" in out and "| accuracy (%), Welch p |" in out
 
 
+def test_compare_scores_equally_accurate_sets_as_a_tie_without_warnings():
+    """Every run of both sets has the same accuracy: no set is stochastically larger, so ASO's
+    epsilon_min is deepsig's tie value 0.5, and the user sees no division-by-zero warning."""
+    import warnings
+
+    from runvar.stats.comparison import compare_runs
+
+    rng = np.random.default_rng(0)
+    labels = np.arange(20) % 4
+    right = np.eye(4, dtype=np.float32)[labels] * 5.0
+    runs = np.stack([right + rng.normal(0, 0.1, right.shape).astype(np.float32) for _ in range(7)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = compare_runs(runs[:3], runs[3:], labels, resamples=200)
+    assert result["accuracy_difference"] == 0.0 and result["probability_of_improvement"] == 0.5
+    assert np.isnan(result["accuracy_welch_p"])  # no spread in either set: t is undefined
+    assert result["aso_epsilon_min"] == pytest.approx(0.5)
+
+
 def test_budget_from_runs_and_from_a_row(two_models, capsys, tmp_path):
     a, _, labels, paths, _ = two_models
     acc = (a.argmax(2) == labels).mean(1) * 100

@@ -11,6 +11,7 @@ between an A run and a B run beside the mean within A and within B.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,8 @@ def difference_interval(b: np.ndarray, a: np.ndarray, resamples: int = BOOTSTRAP
 
 def welch_p(b: np.ndarray, a: np.ndarray) -> float:
     """Two-sided p-value of Welch's t-test (NaN when both sets have no spread)."""
+    if np.ptp(a) == 0 and np.ptp(b) == 0:  # t = difference / 0: scipy would warn, then give NaN
+        return float("nan")
     return float(stats.ttest_ind(b, a, equal_var=False).pvalue)
 
 
@@ -86,7 +89,11 @@ def compare_runs(a: np.ndarray | RunStack, b: np.ndarray | RunStack, labels: np.
     out["probability_of_improvement"] = probability_of_improvement(acc_b, acc_a)
     from deepsig import aso  # slow to import (pandas, joblib): only when comparing
 
-    out["aso_epsilon_min"] = float(aso(acc_b, acc_a, confidence_level=0.95, num_bootstrap_iterations=ASO_ITERATIONS,
-                                       num_jobs=1, show_progress=False, seed=seed))
+    with warnings.catch_warnings():
+        # deepsig scores a bootstrap sample in which both sets' accuracies coincide (no order
+        # either way) as 0.5, the value for a tie, and warns of a division by zero each time.
+        warnings.filterwarnings("ignore", message="Division by zero encountered in violation ratio")
+        out["aso_epsilon_min"] = float(aso(acc_b, acc_a, confidence_level=0.95, num_bootstrap_iterations=ASO_ITERATIONS,
+                                           num_jobs=1, show_progress=False, seed=seed))
     out["disagreement_between"] = float(disagreement[sets["a"], sets["b"]].mean())
     return out
