@@ -1,11 +1,12 @@
 # Two entry points, each doing its own set-up in .venv from the repo's pinned files:
 #   make study   runs the default study (snakemake --cores all)
 #   make test    runs the whole test suite (unit, workflow and SLURM tests)
+#   make test-fast  the tests that need no snakemake, no SLURM and no long training (< 2 min)
 PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: study study-full convergence findings test report lint
+.PHONY: study study-full convergence findings test test-fast report lint
 
 $(STAMP): envs/requirements.txt pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,8 +34,12 @@ findings: $(STAMP)
 	$(VENV)/bin/python -m runvar.summary tests/data/quick_summary.json README.md
 
 test: $(STAMP)
-	-bash tests/slurm/install.sh  # root only; without it the SLURM test fails and says why
+	-bash tests/slurm/install.sh  # root only; without SLURM the SLURM test is skipped, saying why (fails in CI)
 	$(VENV)/bin/pytest -q
+
+# no snakemake, no SLURM, nothing slow: under 2 minutes on 2 cores
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -q -m "not slow and not workflow and not slurm"
 
 lint: $(STAMP)
 	$(VENV)/bin/snakemake --lint

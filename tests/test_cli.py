@@ -62,6 +62,7 @@ def test_metrics_json_is_the_variability_row(two_models, capsys, tmp_path):
     assert status == 0 and "| accuracy_sd |" in out and "| pairwise_spearman |" in out
 
 
+@pytest.mark.slow  # deepsig's ASO: ~6 s
 def test_compare_uses_the_maintained_statistics(two_models, capsys):
     a, b, labels, paths_a, paths_b = two_models
     status, out, _ = run_cli(capsys, "compare", "--a", *paths_a, "--b", *paths_b, "--format", "json",
@@ -86,6 +87,7 @@ def test_compare_uses_the_maintained_statistics(two_models, capsys):
     assert status == 0 and "ASO epsilon_min" in out and "| accuracy (%), Welch p |" in out
 
 
+@pytest.mark.slow  # deepsig's ASO: ~3 s
 def test_compare_scores_equally_accurate_sets_as_a_tie_without_warnings():
     """Every run of both sets has the same accuracy: no set is stochastically larger, so ASO's
     epsilon_min is deepsig's tie value 0.5, and the user sees no division-by-zero warning."""
@@ -173,6 +175,7 @@ def test_bad_inputs_name_the_file_without_traceback(two_models, tmp_path, capsys
     assert err.startswith(f"runvar {argv[0]}: error: ")
 
 
+@pytest.mark.slow  # a process per command: ~10 s
 def test_console_script_is_installed_with_help_on_every_command():
     runvar = [sys.executable, "-c", "import sys; from runvar.cli import main; sys.exit(main())"]
     for command in ("metrics", "compare", "budget"):

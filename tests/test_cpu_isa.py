@@ -51,6 +51,7 @@ def unpinned(data_path):
     return run("unpinned", data_path)
 
 
+@pytest.mark.slow  # five training processes: ~18 s
 @pytest.mark.parametrize("isa", ["default", "avx2"])
 def test_same_isa_same_bits_and_differs_from_higher_kernels(isa, data_path, unpinned):
     first, second = run(isa, data_path), run(isa, data_path)
@@ -65,6 +66,7 @@ def test_same_isa_same_bits_and_differs_from_higher_kernels(isa, data_path, unpi
     assert first["sha"] != unpinned["sha"]
 
 
+@pytest.mark.slow  # a training process
 def test_record_names_the_hardware(unpinned):
     hardware = unpinned["hardware"]
     assert hardware["cpu_model"] and hardware["torch_cpu_capability"] in CAPABILITY_ORDER

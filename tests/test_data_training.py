@@ -107,6 +107,7 @@ sys.stdout.buffer.write(res.logits.tobytes())
 """
 
 
+@pytest.mark.slow  # a training process: ~3 s
 def test_same_seeds_bitwise_identical_across_processes(tiny_data, tiny_setup, tmp_path):
     path = tmp_path / "d.npz"
     prepare_dataset("mnist1d", path, num_samples=600, train_split=0.8, seed=7)

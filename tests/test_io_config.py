@@ -216,6 +216,7 @@ def test_full_config_adds_the_long_studies_to_the_quick_one():
     assert {"mlp512.epochs3200", "sel.lenet.k8.epochs1600"} <= set(plans["plateau"].setups)
 
 
+@pytest.mark.slow  # a fresh process importing torch: ~2.5 s
 def test_checking_paper_models_stays_cheap():
     """CIFAR ResNets are built on the meta device without their random init, whose meta kernels
     would import torch._dynamo and sympy (3 s of every snakemake start-up)."""

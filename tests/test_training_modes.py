@@ -32,6 +32,7 @@ train_and_save("tiny", setup, "all", 2, load_dataset(sys.argv[1]), sys.argv[2], 
 """
 
 
+@pytest.mark.slow  # a training process, killed and resumed: ~4 s
 def test_killed_run_resumes_bitwise_identical(tiny_setup, tmp_path):
     data_path = tmp_path / "d.npz"
     prepare_dataset("mnist1d", data_path, num_samples=600, train_split=0.8, seed=7)
