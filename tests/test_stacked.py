@@ -1,5 +1,7 @@
 """Runs trained as one stacked model are bitwise the runs trained one at a time."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -63,6 +65,8 @@ def test_stacked_runs_are_bitwise_the_runs_trained_alone(tiny_setup, tiny_data, 
         _same(a, b)
         assert np.array_equal(a.snapshot_logits, b.snapshot_logits)
     assert not np.array_equal(stacked[0].logits, stacked[1].logits)  # the runs did not mix
+    # the bit flip happened (not two runs agreeing on no flip): one per bitflip run, none else
+    assert [r.record["bitflip"] is not None for r in stacked] == [variant == "bitflip"] * 3
 
 
 def test_bit_flip_after_onset_in_a_stack(tiny_setup, tiny_data):
@@ -71,6 +75,57 @@ def test_bit_flip_after_onset_in_a_stack(tiny_setup, tiny_data):
     alone = [train_run(setup, tiny_data, s, log=lambda _: None) for s in seeds]
     for a, b in zip(alone, train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=2)):
         _same(a, b)
+        assert b.record["bitflip"] is not None and b.record["stacked_with"] == 2
+
+
+def _bits(t: torch.Tensor) -> np.ndarray:
+    return t.numpy().view(np.uint32).reshape(-1)
+
+
+def _differences(a: dict, b: dict) -> list[tuple[str, int, str, str]]:
+    """(tensor, flat index, a's bits, b's bits) of every scalar where two state dicts differ bitwise."""
+    assert a.keys() == b.keys()
+    found = []
+    for name in a:
+        x, y = _bits(a[name]), _bits(b[name])
+        found += [(name, int(i), f"{x[i]:08x}", f"{y[i]:08x}") for i in np.flatnonzero(x != y)]
+    return found
+
+
+@pytest.mark.parametrize("onset", [0, 1])
+def test_bit_flip_is_recorded_and_is_one_float32_step_in_the_weights(tiny_setup, tiny_data, tmp_path, onset):
+    """A stack's bitflip runs (stacks of 2, then 1) against the run with the same seeds and no
+    flip. At LR 0 training leaves every weight as built: the saved weights differ from the
+    unflipped run's in exactly the scalar run.json names, by one float32 step. At the usual LR
+    the flip takes part in training: the trained runs differ from the unflipped one."""
+    quiet = lambda _: None  # noqa: E731
+    runs = [1, 2, 3]
+    for lr in (0.0, tiny_setup["optimizer"]["lr"]):
+        setup = {**tiny_setup, "model": GEMM, "epochs": 2, "onset_epoch": onset,
+                 "optimizer": {**tiny_setup["optimizer"], "lr": lr}}
+        root = tmp_path / f"lr{lr}"
+        flipped = [root / "bitflip" / f"seed{r}" for r in runs]
+        plain = root / "none" / "seed1"
+        for out in [*flipped, plain]:
+            out.mkdir(parents=True)
+        records = train_and_save_runs("cnn1d", setup, "bitflip", runs, tiny_data, flipped, log=quiet, stack=2)
+        train_and_save_runs("cnn1d", setup, "none", [1], tiny_data, [plain], log=quiet)
+        assert [r["stacked_with"] for r in records] == [2, 2, 1]
+        base = torch.load(plain / "model.pt")["state_dict"]
+        assert json.loads((plain / "run.json").read_text())["bitflip"] is None
+        for out, record in zip(flipped, records):
+            flip = json.loads((out / "run.json").read_text())["bitflip"]
+            assert flip is not None and flip == record["bitflip"], out
+            weights = torch.load(out / "model.pt")["state_dict"]
+            if lr == 0.0:
+                assert _differences(base, weights) == [
+                    (flip["parameter"], flip["flat_index"], flip["old_bits"], flip["new_bits"])], out
+                old = torch.tensor(flip["old"], dtype=torch.float32)
+                step = torch.nextafter(old, torch.tensor(float("inf") if flip["direction"] == "up" else float("-inf")))
+                assert float(step) == flip["new"] and abs(int(flip["old_bits"], 16) - int(flip["new_bits"], 16)) == 1
+            else:
+                assert len(_differences(base, weights)) > 1, out  # the one step changed the training
+        assert len({r["bitflip"]["flat_index"] for r in records}) > 1  # each run its own scalar
 
 
 def test_which_setups_stack(tiny_setup):
