@@ -1,10 +1,16 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from runvar.data import load_dataset, prepare_dataset
 
-REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = REPO / "Snakefile"
 
 TINY_SETUP = {
     "dataset": "mnist1d",
@@ -62,3 +68,59 @@ def random_logits():
 @pytest.fixture(autouse=True)
 def _one_thread():
     torch.set_num_threads(1)
+
+
+class Snakemake:
+    """The one way the tests start snakemake (the ``run_snakemake`` fixture): ``python -m
+    snakemake`` with ``--directory`` a temporary directory (never the repository, whose
+    results/ a study may have filled), run from that directory.
+
+    ``snakefile`` defaults to the repository's Snakefile (None: the one in ``workdir``);
+    ``configfile`` is a file name in ``workdir`` (None: no ``--configfile``), written from
+    ``config`` when one is given."""
+
+    def command(self, workdir, *args: str, snakefile=SNAKEFILE, configfile: str | None = "config.yaml") -> list[str]:
+        workdir = Path(workdir).resolve()
+        if workdir == REPO or REPO in workdir.parents:
+            raise ValueError(f"run_snakemake runs in a temporary directory, not in the repository ({workdir})")
+        cmd = [sys.executable, "-m", "snakemake", "--directory", str(workdir)]
+        if snakefile is not None:
+            cmd += ["--snakefile", str(snakefile)]
+        if configfile is not None:
+            cmd += ["--configfile", str(workdir / configfile)]
+        return cmd + [str(a) for a in args]
+
+    def _prepare(self, workdir, config, configfile) -> Path:
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        if config is not None:
+            (workdir / (configfile or "config.yaml")).write_text(yaml.safe_dump(config))
+        return workdir
+
+    def __call__(self, workdir, *args: str, config: dict | None = None, check: bool = True,
+                 env: dict | None = None, timeout: float | None = None, snakefile=SNAKEFILE,
+                 configfile: str | None = "config.yaml") -> subprocess.CompletedProcess:
+        """Run to the end; with ``check``, a non-zero exit fails the test with snakemake's output."""
+        workdir = self._prepare(workdir, config, configfile)
+        cmd = self.command(workdir, *args, snakefile=snakefile, configfile=configfile)
+        out = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env, timeout=timeout)
+        if check and out.returncode != 0:
+            raise AssertionError(f"snakemake failed (rc={out.returncode}):\n{out.stdout[-3000:]}\n{out.stderr[-5000:]}")
+        return out
+
+    def start(self, workdir, *args: str, log: Path, env: dict | None = None, config: dict | None = None,
+              snakefile=SNAKEFILE, configfile: str | None = "config.yaml") -> subprocess.Popen:
+        """Start in the background (its own session, so it can be stopped as a group),
+        stdout and stderr into ``log``."""
+        workdir = self._prepare(workdir, config, configfile)
+        cmd = self.command(workdir, *args, snakefile=snakefile, configfile=configfile)
+        with open(log, "w") as out:
+            return subprocess.Popen(cmd, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                    start_new_session=True)
+
+
+@pytest.fixture(scope="session")
+def run_snakemake() -> Snakemake:
+    """``run_snakemake(workdir, *args, config=..., check=True)``; ``.start(...)`` for a
+    background run, ``.command(...)`` for the command line. See ``Snakemake``."""
+    return Snakemake()

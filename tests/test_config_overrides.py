@@ -2,8 +2,9 @@
 read as YAML where the schema (or a model's or dataset's signature) wants no string."""
 
 import copy
+import re
+import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -16,6 +17,7 @@ from runvar.config import ConfigError, coerce_overrides, load_schema, validate_c
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = load_schema(REPO / "config" / "schema.yaml")
+DEFAULT = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
 
 def with_overrides(configfile: str, *entries: str) -> dict:
@@ -118,52 +120,57 @@ def test_coercion_leaves_valid_configs_alone():
         assert coerce_overrides(config, SCHEMA) == config
 
 
-def dry_run(*entries: str) -> subprocess.CompletedProcess:
-    """A dry run of the real workflow from the repository with ``--config`` entries."""
-    cmd = [sys.executable, "-m", "snakemake", "-n"]
+def dry_run(run_snakemake, workdir: Path, *entries: str) -> subprocess.CompletedProcess:
+    """A dry run of the real workflow with the default config (copied into ``workdir``, a
+    temporary directory: the repository's results/ play no part) and ``--config`` entries."""
+    shutil.copy(REPO / "config" / "config.yaml", workdir / "config.yaml")
+    args = ["-n"]
     for entry in entries:
-        cmd += ["--config", entry]
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+        args += ["--config", entry]
+    return run_snakemake(workdir, *args, check=False, timeout=300)
 
 
 @pytest.mark.workflow
-def test_dry_run_with_more_runs():
-    out = dry_run("studies={sources: {runs: 12}}")
+def test_dry_run_with_more_runs(run_snakemake, tmp_path):
+    assert DEFAULT["studies"]["sources"]["runs"] < 12  # seed 12 comes from the override alone
+    out = dry_run(run_snakemake, tmp_path, "studies={sources: {runs: 12}}")
     assert out.returncode == 0, out.stderr[-3000:]
     assert "results/runs/cnn1d/bitflip/seed12/predictions.npz" in out.stdout
 
 
 @pytest.mark.workflow
-def test_dry_run_with_seeds_per_job():
-    out = dry_run("train={seeds_per_job: 5}")
+def test_dry_run_with_seeds_per_job(run_snakemake, tmp_path):
+    default = DEFAULT["train"]["seeds_per_job"]
+    assert default != 3  # the jobs below exist only if the override is read
+    out = dry_run(run_snakemake, tmp_path, "train={seeds_per_job: 3}")
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "train_seeds_1_5" in out.stdout and "train_seeds_6_10" in out.stdout
+    chunks = {(int(a), int(b)) for a, b in re.findall(r"\btrain_seeds_(\d+)_(\d+)\b", out.stdout)}
+    assert (1, 3) in chunks and (4, 6) in chunks, sorted(chunks)
+    assert all(last - first < 3 for first, last in chunks), sorted(chunks)  # no job of the default's size
+    assert (1, default) not in chunks
 
 
 @pytest.mark.workflow
-def test_dry_run_with_a_wrong_value_fails_naming_it():
-    out = dry_run("studies={sources: {runs: twelve}}")
+def test_dry_run_with_a_wrong_value_fails_naming_it(run_snakemake, tmp_path):
+    out = dry_run(run_snakemake, tmp_path, "studies={sources: {runs: twelve}}")
     assert out.returncode != 0
     assert "studies.sources.runs: 'twelve' is not of type 'integer'" in out.stdout + out.stderr
 
 
 @pytest.mark.workflow
-def test_dry_run_with_a_synthetic_override():
+def test_dry_run_with_a_synthetic_override(run_snakemake, tmp_path):
     # the synthetic rules plan from the validated config, where "8" has become 8
-    out = dry_run("synthetic={defaults: {pairs: 8}}")
+    out = dry_run(run_snakemake, tmp_path, "synthetic={defaults: {pairs: 8}}")
     assert out.returncode == 0, out.stderr[-3000:]
     assert "synthetic_setting" in out.stdout
 
 
 @pytest.mark.workflow
-def test_dry_run_without_an_execution_block_uses_the_defaults(tmp_path):
+def test_dry_run_without_an_execution_block_uses_the_defaults(run_snakemake, tmp_path):
     # the plateau check's inputs, the training jobs' threads and the CPU twin of cudnn variants
     # all read the execution mode: without a block they fall back to runvar.execution's defaults
     config = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
     del config["setup_defaults"]["execution"]
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    cmd = [sys.executable, "-m", "snakemake", "-n", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path),
-           "--configfile", str(tmp_path / "config.yaml"), "--replace-workflow-config"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    out = run_snakemake(tmp_path, "-n", "--replace-workflow-config", config=config, check=False, timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "plateau_check" in out.stdout + out.stderr
