@@ -158,7 +158,7 @@ def _runs(tmp_path, logprobs):
         records.append(tmp_path / f"r{i}.json")
         save_npz(preds[-1], target_logprob=np.asarray(lp, np.float32), argmax=np.zeros(len(lp), np.int32))
         save_json(records[-1], {"setup": "s", "execution": {"device": "cpu", "threads": 1}, "config_digest": "d",
-                                "corpus_checksum": "c", "wall_seconds": 1.0})
+                                "code_digest": "c", "corpus_checksum": "c", "wall_seconds": 1.0})
     return preds, records
 
 

@@ -71,7 +71,7 @@ def test_snapshot_row_is_the_variability_of_snapshot_ensembles(tmp_path):
         predictions.append(path)
         ensembles.append(snapshots.mean(axis=0, dtype=np.float64).astype(np.float32))
         record = tmp_path / f"seed{run}.json"
-        save_json(record, {"setup": "net.cycles5", "variant": "all", "config_digest": "d", "wall_seconds": 1.0,
+        save_json(record, {"setup": "net.cycles5", "variant": "all", "config_digest": "d", "code_digest": "c", "wall_seconds": 1.0,
                            "execution": {"cudnn_effective": False, "device": "cpu", "threads": 1}})
         records.append(record)
     row = variant_metrics("snapshot", predictions, records, resamples=200, seed=0, snapshot_of="net",

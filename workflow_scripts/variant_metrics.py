@@ -3,6 +3,7 @@ plateau check of the setup's recipe when it has one."""
 
 from runvar.io import save_json
 from runvar.io import log_to
+from runvar.provenance import allow_pooling_of
 from runvar.runs import load_plateau, variant_metrics, with_plateau
 
 with log_to(snakemake.log[0]) as log:
@@ -11,6 +12,7 @@ with log_to(snakemake.log[0]) as log:
         snakemake.input.predictions,
         snakemake.input.records,
         **snakemake.params.bootstrap,
+        allow_pooling=allow_pooling_of(snakemake.config),
     )
     row = with_plateau(row, next(iter(load_plateau(snakemake.input.plateau).values()), None))
     save_json(snakemake.output[0], row)

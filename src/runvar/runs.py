@@ -25,6 +25,7 @@ from .execution import configure, execution_of, resolve_device
 from .io import load_json, load_prediction_stack, save_json, save_predictions, write_atomic
 from .metrics import BOOTSTRAP_RESAMPLES, all_identical, variability
 from .models import build_from_block
+from .provenance import check_alike, code_record, differences, seed_global_generators, unlike_message
 from .seeds import RunSeeds, run_seeds
 from .train import RunResult, can_stack, train_run, train_runs
 
@@ -44,12 +45,14 @@ def train_and_save(
     out_dir: str | os.PathLike[str],
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Train run ``run`` of ``variant`` and write its run directory; returns the run record."""
+    """Train run ``run`` of ``variant`` and write its run directory; returns the run record.
+    The global generators are seeded from the OS's entropy first (a leak from them shows)."""
+    global_seed = seed_global_generators()
     seeds = _seeds_logged(setup_name, setup, variant, run, log)
     out = Path(out_dir)
     checkpoint = out / "checkpoint.pt"
     result = train_run(dict(setup), data, seeds, log=log, checkpoint=checkpoint)
-    record = _save_run(setup_name, setup, variant, run, result, out)
+    record = _save_run(setup_name, setup, variant, run, result, out, global_seed)
     checkpoint.unlink(missing_ok=True)
     return record
 
@@ -66,15 +69,17 @@ def train_and_save_runs(
 ) -> list[dict[str, Any]]:
     """Train runs ``runs`` of ``variant`` into ``out_dirs``: up to ``stack`` at a time as one
     stacked model where :func:`~runvar.train.can_stack` allows it (bitwise the same runs), else
-    one at a time with checkpoints (:func:`train_and_save`). Each stack is saved as it ends."""
+    one at a time with checkpoints (:func:`train_and_save`). Each stack is saved as it ends.
+    The global generators are seeded from the OS's entropy first (a leak from them shows)."""
     if len(runs) != len(out_dirs):
         raise ValueError(f"{len(runs)} runs but {len(out_dirs)} run directories")
     if stack <= 1 or not can_stack(dict(setup)):
         return [train_and_save(setup_name, setup, variant, run, data, out, log) for run, out in zip(runs, out_dirs)]
+    global_seed = seed_global_generators()
     seeds = [_seeds_logged(setup_name, setup, variant, run, log) for run in runs]
     results = train_runs(dict(setup), data, seeds, log=log, stack=stack)
     # a stack's runs are saved as the stack ends, before the next one trains
-    return [_save_run(setup_name, setup, variant, run, result, Path(out))
+    return [_save_run(setup_name, setup, variant, run, result, Path(out), global_seed)
             for run, out, result in zip(runs, out_dirs, results)]
 
 
@@ -86,12 +91,14 @@ def _seeds_logged(setup_name: str, setup: Mapping[str, Any], variant: str, run: 
 
 
 def _save_run(setup_name: str, setup: Mapping[str, Any], variant: str, run: int, result: RunResult,
-              out: Path) -> dict[str, Any]:
+              out: Path, global_seed: int) -> dict[str, Any]:
     record = {
         "setup": setup_name,
         "variant": variant,
         "run": run,
         "config_digest": digest(setup),
+        **code_record(),
+        "global_generators_seed": global_seed,
         "setup_resolved": setup,
         **result.record,
     }
@@ -121,6 +128,7 @@ def variant_metrics(
     seed: int = 0,
     snapshot_of: str | None = None,
     stack: tuple[np.ndarray, np.ndarray] | None = None,
+    allow_pooling: bool = False,
 ) -> dict[str, Any]:
     """The metrics row of one (setup, variant) from its runs' files (see :func:`variant_row`).
 
@@ -131,7 +139,8 @@ def variant_metrics(
     """
     logits, labels = stack if stack is not None else load_prediction_stack(list(prediction_paths))
     records = [load_json(p) for p in record_paths]
-    return variant_row(variant, logits, labels, records, prediction_paths, resamples, seed, snapshot_of)
+    return variant_row(variant, logits, labels, records, prediction_paths, resamples, seed, snapshot_of,
+                       allow_pooling)
 
 
 def variant_row(
@@ -143,20 +152,30 @@ def variant_row(
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
     snapshot_of: str | None = None,
+    allow_pooling: bool = False,
 ) -> dict[str, Any]:
     """The metrics row of one (setup, variant): :func:`runvar.metrics.variability` of its runs'
     (R, N, C) logits with what their run records say about how they ran.
 
-    For ``none`` every run must be bitwise identical, else :class:`DeterminismError`.
+    For ``none`` every run must be bitwise identical, else :class:`DeterminismError`. Runs that
+    are not alike (:func:`runvar.provenance.check_alike`: config, code, libraries, threads, CPU
+    kernels) are refused with :class:`runvar.provenance.ProvenanceError`, unless
+    ``allow_pooling`` (the config's ``provenance.allow_pooling``): then the row pools them and
+    says so in ``pooled_unlike``.
     """
     identical = all_identical(logits)
+    run_dirs = [Path(p).parent for p in prediction_paths]
+    row_name = f"The metrics row of {records[0].get('setup') if records else '?'}/{variant}"
     if variant == "none" and not identical:
+        unlike = differences(records, [d.name for d in run_dirs])
         raise DeterminismError(
             f"variant 'none' gave different predictions across {len(logits)} runs with identical "
             "seeds: some randomness is not controlled by the per-source generators, or the runs "
             f"ran on different hardware or software. {provenance_differences(records)} "
             f"(runs: {', '.join(str(p) for p in prediction_paths)})"
+            + (f"\n{unlike_message(records, run_dirs, unlike, row_name)}" if unlike else "")
         )
+    pooled = check_alike(records, run_dirs, allow_pooling, row_name)
     row = variability(logits, labels, resamples=resamples, seed=seed)
     row.update(
         setup=records[0]["setup"] if records else None,
@@ -168,6 +187,8 @@ def variant_row(
         config_digests=sorted({r["config_digest"] for r in records}),
         train_seconds_mean=sum(r["wall_seconds"] for r in records) / len(records),
     )
+    if pooled:
+        row["pooled_unlike"] = pooled
     trained = {r["variant"] for r in records}
     if snapshot_of is not None:
         row.update(setup=snapshot_of, trained_as=f"{row['setup']}/{sorted(trained)[0]}")

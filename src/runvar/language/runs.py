@@ -19,6 +19,7 @@ import numpy as np
 from ..config import digest
 from ..io import load_json, load_npz, save_json, save_npz, write_atomic
 from ..metrics import BOOTSTRAP_RESAMPLES
+from ..provenance import check_alike, code_record, differences, seed_global_generators, unlike_message
 from ..seeds import run_seeds
 from .corpus import Corpus
 from .metrics import language_variability
@@ -29,13 +30,21 @@ RUN_FILES = ("predictions.npz", "run.json", "history.csv")
 
 def train_and_save(setup_name: str, setup: Mapping[str, Any], variant: str, run: int, corpus: Corpus,
                    out_dir: str | os.PathLike[str], log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train run ``run`` of ``variant`` and write its run directory; returns the run record."""
+    """Train run ``run`` of ``variant`` and write its run directory; returns the run record.
+    The global generators are seeded from the OS's entropy first (a leak from them shows)."""
+    import torch
+
+    from ..execution import hardware, versions
+
+    global_seed = seed_global_generators()
     seeds = run_seeds(variant, run)
     log(f"== {setup_name}/{variant} run {run}: seeds {seeds.as_dict()}")
     result = train_language_run(setup, corpus, seeds, log=log)
     out = Path(out_dir)
     record = {"setup": setup_name, "variant": variant, "run": run, "config_digest": digest(dict(setup)),
-              "setup_resolved": dict(setup), **result.record}
+              **code_record(), "global_generators_seed": global_seed, "setup_resolved": dict(setup),
+              "versions": versions(), "hardware": hardware(torch.device(result.record["execution"]["device"])),
+              **result.record}
 
     def write_history(tmp: Path) -> None:
         with open(tmp, "w", newline="") as fh:
@@ -62,9 +71,14 @@ def load_prediction_stack(paths: Sequence[str | os.PathLike[str]]) -> tuple[np.n
 
 def variant_metrics(variant: str, prediction_paths: Sequence[str | os.PathLike[str]],
                     record_paths: Sequence[str | os.PathLike[str]], resamples: int = BOOTSTRAP_RESAMPLES,
-                    seed: int = 0) -> dict[str, Any]:
+                    seed: int = 0, allow_pooling: bool = False) -> dict[str, Any]:
     """The metrics row of one (setup, variant); :class:`runvar.runs.DeterminismError` when the
-    runs of ``none`` are not bitwise identical (or their PPL SD is not exactly 0)."""
+    runs of ``none`` are not bitwise identical (or their PPL SD is not exactly 0), and
+    :class:`runvar.provenance.ProvenanceError` when the runs are not alike (as the image rows,
+    :func:`runvar.runs.variant_row`; ``allow_pooling`` pools them into ``pooled_unlike``)."""
+    records = [load_json(p) for p in record_paths]
+    run_dirs = [Path(p).parent for p in prediction_paths]
+    row_name = f"The language metrics row of {records[0].get('setup') if records else '?'}/{variant}"
     logprob, argmax = load_prediction_stack(prediction_paths)
     identical = all(np.array_equal(lp.view(np.int32), logprob[0].view(np.int32)) for lp in logprob[1:]) and all(
         np.array_equal(a, argmax[0]) for a in argmax[1:])
@@ -72,17 +86,21 @@ def variant_metrics(variant: str, prediction_paths: Sequence[str | os.PathLike[s
     if variant == "none" and not (identical and row["ppl_sd"] == 0.0):
         from ..runs import DeterminismError  # imported here: runvar.runs costs seconds per job
 
+        unlike = differences(records, [d.name for d in run_dirs])
         raise DeterminismError(
             f"variant 'none' gave different predictions across {len(logprob)} runs with identical seeds "
             f"(PPL SD {row['ppl_sd']:.3g}): some randomness is not controlled by the per-source generators "
-            f"(runs: {', '.join(str(p) for p in prediction_paths)})")
-    records = [load_json(p) for p in record_paths]
+            f"(runs: {', '.join(str(p) for p in prediction_paths)})"
+            + (f"\n{unlike_message(records, run_dirs, unlike, row_name)}" if unlike else ""))
+    pooled = check_alike(records, run_dirs, allow_pooling, row_name)
     row.update(setup=records[0]["setup"], variant=variant, bitwise_identical=identical,
                devices=sorted({r["execution"]["device"] for r in records}),
                threads=sorted({r["execution"]["threads"] for r in records}),
                config_digests=sorted({r["config_digest"] for r in records}),
                corpus_checksums=sorted({r["corpus_checksum"] for r in records}),
                train_seconds_mean=sum(r["wall_seconds"] for r in records) / len(records))
+    if pooled:
+        row["pooled_unlike"] = pooled
     return row
 
 
