@@ -76,7 +76,7 @@ class Snakemake:
     results/ a study may have filled), run from that directory.
 
     ``snakefile`` defaults to the repository's Snakefile (None: the one in ``workdir``);
-    ``configfile`` is a file name in ``workdir`` (None: no ``--configfile``), written from
+    ``configfile`` is a path relative to ``workdir`` (None: no ``--configfile``), written from
     ``config`` when one is given."""
 
     def command(self, workdir, *args: str, snakefile=SNAKEFILE, configfile: str | None = "config.yaml") -> list[str]:
