@@ -16,16 +16,7 @@ from runvar.io import load_prediction_stack
 from runvar.metrics import variability
 
 REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
 pytestmark = pytest.mark.workflow
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = SNAKEMAKE + ["-d", str(workdir), "--configfile", str(workdir / "config.yaml"), *args]
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if check and out.returncode != 0:
-        raise AssertionError(f"snakemake failed:\n{out.stdout[-3000:]}\n{out.stderr[-5000:]}")
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +25,11 @@ def tiny_config():
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory, tiny_config):
+def finished(tmp_path_factory, tiny_config, run_snakemake):
     """The tiny study run once, with its HTML report."""
     workdir = tmp_path_factory.mktemp("study")
-    (workdir / "config.yaml").write_text(yaml.safe_dump(tiny_config))
-    snakemake(workdir, "--cores", "2")
-    snakemake(workdir, "--report", str(workdir / "results" / "report.html"))
+    run_snakemake(workdir, "--cores", "2", config=tiny_config)
+    run_snakemake(workdir, "--report", str(workdir / "results" / "report.html"))
     return workdir
 
 
@@ -119,18 +109,18 @@ def test_report_front_page_reads_claims_first(finished):
     assert "<details><summary>" in front[appendix:] and '"seeds_per_job": 3' in front[appendix:]
 
 
-def dry_run_outputs(workdir: Path) -> list[str]:
-    out = snakemake(workdir, "-n", "--cores", "1")
+def dry_run_outputs(run_snakemake, workdir: Path) -> list[str]:
+    out = run_snakemake(workdir, "-n", "--cores", "1")
     return re.findall(r"^\s+output: (.*)$", out.stdout, flags=re.M)
 
 
-def test_editing_one_setup_reruns_only_its_targets(finished, tiny_config):
-    assert dry_run_outputs(finished) == []  # nothing to do after a complete run
+def test_editing_one_setup_reruns_only_its_targets(finished, tiny_config, run_snakemake):
+    assert dry_run_outputs(run_snakemake, finished) == []  # nothing to do after a complete run
     edited = yaml.safe_load(yaml.safe_dump(tiny_config))
     edited["setups"]["tiny_mlp"]["model"]["hidden"] = [24]
     (finished / "config.yaml").write_text(yaml.safe_dump(edited))
     try:
-        outputs = dry_run_outputs(finished)
+        outputs = dry_run_outputs(run_snakemake, finished)
     finally:
         (finished / "config.yaml").write_text(yaml.safe_dump(tiny_config))
     planned = [p.strip() for line in outputs for p in line.split(",")]
@@ -144,7 +134,7 @@ def test_editing_one_setup_reruns_only_its_targets(finished, tiny_config):
     assert "results/tables/sources_tiny_mlp.csv" in planned
 
 
-def test_changing_seeds_per_job_retrains_nothing(finished, tiny_config):
+def test_changing_seeds_per_job_retrains_nothing(finished, tiny_config, run_snakemake):
     """How runs are grouped into jobs is not part of a run: the tiny study trained its runs 3 to
     a job; one job per run, or all in one, finds every run already done."""
     for per_job in (1, 10):
@@ -152,17 +142,17 @@ def test_changing_seeds_per_job_retrains_nothing(finished, tiny_config):
         regrouped["train"]["seeds_per_job"] = per_job
         (finished / "config.yaml").write_text(yaml.safe_dump(regrouped))
         try:
-            assert dry_run_outputs(finished) == [], per_job
+            assert dry_run_outputs(run_snakemake, finished) == [], per_job
         finally:
             (finished / "config.yaml").write_text(yaml.safe_dump(tiny_config))
 
 
-def test_bad_config_fails_before_any_job(tmp_path, tiny_config):
+def test_bad_config_fails_before_any_job(tmp_path, tiny_config, run_snakemake):
     bad = yaml.safe_load(yaml.safe_dump(tiny_config))
     bad["setups"]["tiny_cnn"]["optimizer"] = {"lr": -1}
     bad["studies"]["sources"]["variants"].append("cosmic-rays")
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(bad))
-    out = snakemake(tmp_path, "--cores", "1", check=False)
+    out = run_snakemake(tmp_path, "--cores", "1", check=False)
     assert out.returncode != 0
     assert "setups.tiny_cnn.optimizer.lr: -1 is less than or equal to the minimum of 0" in out.stderr
     assert not (tmp_path / "results").exists()
