@@ -3,15 +3,12 @@
 import copy
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 TINY = {
     "synthetic": {
@@ -25,15 +22,8 @@ TINY = {
 }
 
 
-def snakemake(workdir: Path, *args: str) -> str:
-    done = subprocess.run([*SNAKEMAKE, "--cores", "2", "--directory", str(workdir), *args],
-                          cwd=workdir, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout + done.stderr
-
-
 @pytest.mark.workflow
-def test_tiny_synthetic_study_end_to_end(tmp_path):
+def test_tiny_synthetic_study_end_to_end(tmp_path, run_snakemake):
     config = copy.deepcopy(TINY)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     (tmp_path / "Snakefile").write_text(
@@ -42,7 +32,7 @@ def test_tiny_synthetic_study_end_to_end(tmp_path):
         f'include: "{ROOT / "rules" / "synthetic.smk"}"\n'
         "rule all:\n    input: SYNTHETIC_PLAN.targets\n"
     )
-    snakemake(tmp_path)
+    run_snakemake(tmp_path, "--cores", "2", snakefile=None, configfile=None)  # the Snakefile above
 
     lin = json.loads((tmp_path / "results/synthetic/settings/lin.json").read_text())
     assert lin["setting"]["pairs"] == 2 and lin["setting"]["model"] == "linear"
@@ -70,6 +60,7 @@ def test_tiny_synthetic_study_end_to_end(tmp_path):
     # Editing one setting reruns that setting (and the summary), nothing else.
     config["synthetic"]["settings"]["relu"]["lr"] = 0.05
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    plan = snakemake(tmp_path, "--dry-run")
+    dry = run_snakemake(tmp_path, "--cores", "2", "--dry-run", snakefile=None, configfile=None)
+    plan = dry.stdout + dry.stderr
     assert "setting=relu" in plan and "setting=lin" not in plan
     assert "synthetic_summary" in plan
