@@ -79,9 +79,9 @@ class Snakemake:
     ``configfile`` is a path relative to ``workdir`` (None: no ``--configfile``), written from
     ``config`` when one is given."""
 
-    def command(self, workdir, *args: str, snakefile=SNAKEFILE, configfile: str | None = "config.yaml") -> list[str]:
-        workdir = Path(workdir).resolve()
-        if workdir == REPO or REPO in workdir.parents:
+    def command(self, workdir, *args: str, snakefile=SNAKEFILE, configfile="config.yaml") -> list[str]:
+        workdir, resolved = Path(workdir).absolute(), Path(workdir).resolve()
+        if resolved == REPO or REPO in resolved.parents:
             raise ValueError(f"run_snakemake runs in a temporary directory, not in the repository ({workdir})")
         cmd = [sys.executable, "-m", "snakemake", "--directory", str(workdir)]
         if snakefile is not None:
@@ -99,21 +99,21 @@ class Snakemake:
 
     def __call__(self, workdir, *args: str, config: dict | None = None, check: bool = True,
                  env: dict | None = None, timeout: float | None = None, snakefile=SNAKEFILE,
-                 configfile: str | None = "config.yaml") -> subprocess.CompletedProcess:
+                 configfile="config.yaml") -> subprocess.CompletedProcess:
         """Run to the end; with ``check``, a non-zero exit fails the test with snakemake's output."""
+        cmd = self.command(workdir, *args, snakefile=snakefile, configfile=configfile)  # refuses the repository
         workdir = self._prepare(workdir, config, configfile)
-        cmd = self.command(workdir, *args, snakefile=snakefile, configfile=configfile)
         out = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env, timeout=timeout)
         if check and out.returncode != 0:
             raise AssertionError(f"snakemake failed (rc={out.returncode}):\n{out.stdout[-3000:]}\n{out.stderr[-5000:]}")
         return out
 
     def start(self, workdir, *args: str, log: Path, env: dict | None = None, config: dict | None = None,
-              snakefile=SNAKEFILE, configfile: str | None = "config.yaml") -> subprocess.Popen:
+              snakefile=SNAKEFILE, configfile="config.yaml") -> subprocess.Popen:
         """Start in the background (its own session, so it can be stopped as a group),
         stdout and stderr into ``log``."""
+        cmd = self.command(workdir, *args, snakefile=snakefile, configfile=configfile)  # refuses the repository
         workdir = self._prepare(workdir, config, configfile)
-        cmd = self.command(workdir, *args, snakefile=snakefile, configfile=configfile)
         with open(log, "w") as out:
             return subprocess.Popen(cmd, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, env=env,
                                     start_new_session=True)
