@@ -1,8 +1,6 @@
 """rules/language.smk end to end on a tiny config, and Penn Treebank files missing at data-rule time."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +8,6 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "1"]
 pytestmark = pytest.mark.workflow
 
 LANGUAGE = {
@@ -32,14 +29,9 @@ def tiny_config(language):
     return config
 
 
-def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    return subprocess.run([*SNAKEMAKE, *args, "-d", str(workdir), "--configfile", str(workdir / "config.yaml")],
-                          capture_output=True, text=True)
-
-
-def test_tiny_language_study_end_to_end(tmp_path):
-    done = snakemake(tmp_path, tiny_config(LANGUAGE), *REPORT, "results/figures/language_tiny_lm.pdf")
+def test_tiny_language_study_end_to_end(tmp_path, run_snakemake):
+    done = run_snakemake(tmp_path, "--cores", "1", *REPORT, "results/figures/language_tiny_lm.pdf",
+                         config=tiny_config(LANGUAGE), check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     table = pd.read_csv(tmp_path / "results/tables/language_tiny_lm.csv")
     assert list(table["variant"]) == LANGUAGE["variants"] and list(table["runs"]) == [2, 3, 3, 3, 3]
@@ -62,15 +54,15 @@ def test_tiny_language_study_end_to_end(tmp_path):
     assert (tmp_path / "results/figures/language_tiny_lm.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_missing_ptb_stops_at_the_corpus_rule_before_any_training(tmp_path):
+def test_missing_ptb_stops_at_the_corpus_rule_before_any_training(tmp_path, run_snakemake):
     language = {**LANGUAGE, "settings": {"ptb_lm": {**LANGUAGE["settings"]["tiny_lm"], "corpus": "ptb"}}}
     config = tiny_config(language)
     config["datasets"]["ptb"] = {"root": str(tmp_path / "ptb")}
     target = "results/tables/language_ptb_lm.md"
-    planned = snakemake(tmp_path, config, "-n", target)
+    planned = run_snakemake(tmp_path, "--cores", "1", "-n", target, config=config, check=False)
     assert planned.returncode == 0, planned.stderr[-3000:]  # the DAG is built without the files
     assert "language_train_seeds_1_3" in planned.stdout
-    failed = snakemake(tmp_path, config, target)
+    failed = run_snakemake(tmp_path, "--cores", "1", target, config=config, check=False)
     assert failed.returncode != 0
     log = (tmp_path / "results/logs/language/corpus_ptb.log").read_text()
     assert f"PTB file {tmp_path / 'ptb' / 'ptb.train.txt'} is missing: expected Mikolov's preprocessed" in log
