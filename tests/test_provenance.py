@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 
 from runvar.config import ConfigError, load_schema, validate_config
-from runvar.execution import versions
-from runvar.io import save_json, save_npz, save_predictions
-from runvar.provenance import (
-    PACKAGE_DIR, ProvenanceError, allow_pooling_of, code_digest, git_describe, seed_global_generators,
+from runvar.execution import (
+    PACKAGE_DIR, ProvenanceError, allow_pooling_of, code_digest, git_describe, seed_global_generators, versions,
 )
+from runvar.io import save_json, save_npz, save_predictions
 from runvar.runs import train_and_save, variant_metrics
 
 REPO = Path(__file__).resolve().parents[1]

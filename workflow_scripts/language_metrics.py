@@ -3,7 +3,7 @@ Fails (DeterminismError) when the runs of `none` are not bitwise identical."""
 
 from runvar.io import load_json, log_to, save_json
 from runvar.language.runs import variant_metrics, with_plateau_check
-from runvar.provenance import allow_pooling_of
+from runvar.execution import allow_pooling_of
 
 with log_to(snakemake.log[0]) as log:
     row = variant_metrics(snakemake.wildcards.variant, snakemake.input.predictions, snakemake.input.records,

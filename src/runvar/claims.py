@@ -65,6 +65,14 @@ def range_verdict(ci95: tuple[float, float], claimed: tuple[float, float]) -> st
 
 #: The verdict of a claim whose runs are not on their accuracy plateau.
 NOT_CONVERGED = "inconclusive: not converged"
+#: The verdict of a claim with a row that has no plateau check (and the config does not say the
+#: check is off for its setup): unchecked is not converged.
+NOT_CHECKED = "inconclusive: convergence not checked"
+#: A metrics row's key saying why it has no plateau check: ``"off"`` when the config switched the
+#: check off for its setup (``convergence_check.off``).
+CONVERGENCE_CHECK = "convergence_check"
+#: Written beside each verdict that stands without a plateau check because the config says so.
+CHECK_OFF_NOTE = " (convergence check off)"
 
 #: Variability measures claims compare, larger = more variable: (key, label, format).
 #: ``decorrelation`` is 1 - mean pairwise Spearman correlation.
@@ -206,19 +214,36 @@ def overall_verdict(verdicts: Sequence[str]) -> str:
 
 
 def gate_on_convergence(verdict: str, rows: Sequence[Mapping]) -> str:
-    """``verdict``, unless a row's runs did not converge (``row["converged"]`` false):
-    then :data:`NOT_CONVERGED`. Rows without the key count as converged."""
-    return NOT_CONVERGED if any(row.get("converged") is False for row in rows) else verdict
+    """``verdict`` when every row's runs are on their plateau. :data:`NOT_CONVERGED` when a
+    row's runs are not (``row["converged"]`` false); :data:`NOT_CHECKED` when a row has no
+    plateau check (no ``converged``) unless its ``convergence_check`` is ``"off"`` (the config
+    says so): then ``verdict`` with :data:`CHECK_OFF_NOTE` beside it.
+
+    >>> gate_on_convergence("supported", [{"converged": True}, {}])
+    'inconclusive: convergence not checked'
+    >>> gate_on_convergence("supported", [{"converged": True}, {"convergence_check": "off"}])
+    'supported (convergence check off)'
+    """
+    if any(row.get("converged") is False for row in rows):
+        return NOT_CONVERGED
+    unchecked = [row for row in rows if row.get("converged") is None]
+    if any(row.get(CONVERGENCE_CHECK) != "off" for row in unchecked):
+        return NOT_CHECKED
+    return verdict + CHECK_OFF_NOTE if unchecked else verdict
 
 
 def claim_summary(claim: str, text: str, tests: Sequence[Mapping], why_untested: str) -> dict:
     """One claim's row: its verdict over its tests (:data:`NOT_CONVERGED` when any test's runs
-    did not converge, ``not tested`` without tests) and a count of the tests' verdicts."""
+    did not converge, else :data:`NOT_CHECKED` when any test's rows were not checked, ``not
+    tested`` without tests; :data:`CHECK_OFF_NOTE` beside it when a test's is) and a count of
+    the tests' verdicts."""
     verdicts = [t["verdict"] for t in tests]
     if not verdicts:
         verdict, summary = "not tested", why_untested
     else:
-        verdict = NOT_CONVERGED if NOT_CONVERGED in verdicts else overall_verdict(verdicts)
+        plain = [v.removesuffix(CHECK_OFF_NOTE) for v in verdicts]
+        gate = next((g for g in (NOT_CONVERGED, NOT_CHECKED) if g in plain), None)
+        verdict = gate or overall_verdict(plain) + CHECK_OFF_NOTE * (plain != verdicts)
         counts = {v: verdicts.count(v) for v in dict.fromkeys(verdicts)}
         summary = ", ".join(f"{n} {v}" for v, n in counts.items()) + f" of {len(verdicts)} tests"
     return {"claim": claim, "text": text, "verdict": verdict, "summary": summary}
@@ -228,15 +253,26 @@ def claim_summary(claim: str, text: str, tests: Sequence[Mapping], why_untested:
 TEST_COLUMNS = ("claim", "test", "measure", "statistic", "ci95_low", "ci95_high", "margin", "verdict")
 
 
+#: What every claims table's intervals assume, stated after its notes.
+INTERVAL_NOTE = (
+    "Variants share seeds by design (run r of `init` and of `all` both have init seed r, and "
+    "every variant's run r shares the seeds of the sources it does not vary), while the bootstrap "
+    "resamples the runs of different rows independently: it ignores their positive relation, so "
+    "the intervals of ratios of positively related rows are conservative (wider than a paired "
+    "bootstrap's).\n"
+)
+
+
 def claims_markdown(title: str, claims: Sequence[Mapping], tests: Sequence[Mapping], notes: str = "") -> str:
     """The claims (verdict and test count) and every test with its statistic, 95% interval,
-    margin and verdict, as Markdown."""
+    margin and verdict, as Markdown; ``notes`` and then :data:`INTERVAL_NOTE` below them."""
     head = markdown_table(["Claim", "", "Verdict", "Tests"],
                           [[c["claim"], c["text"], f"**{c['verdict']}**", c["summary"]] for c in claims])
     body = [[t["claim"], t["test"], t["measure"], f"{t['statistic']:.3g}",
              f"[{t['ci95_low']:.3g}, {t['ci95_high']:.3g}]", t["margin"], t["verdict"]] for t in tests]
     detail = markdown_table(["Claim", "Test", "Measure", "Statistic", "95% CI", "Margin", "Verdict"], body)
-    return f"## {title}\n\n{head}\n{detail}{notes}"
+    notes = notes or "\n"  # the interval note is a paragraph of its own without notes
+    return f"## {title}\n\n{head}\n{detail}{notes}{INTERVAL_NOTE}"
 
 
 def claims_frame(claims: Sequence[Mapping], tests: Sequence[Mapping]) -> "pd.DataFrame":

@@ -21,11 +21,13 @@ from torch import nn
 
 from .config import digest
 from .data import Dataset
-from .execution import configure, execution_of, resolve_device
+from .execution import (
+    check_alike, code_record, configure, differences, execution_of, resolve_device, seed_global_generators,
+    unlike_message,
+)
 from .io import load_json, load_prediction_stack, save_json, save_predictions, write_atomic
 from .metrics import BOOTSTRAP_RESAMPLES, all_identical, variability
 from .models import build_from_block
-from .provenance import check_alike, code_record, differences, seed_global_generators, unlike_message
 from .seeds import RunSeeds, run_seeds
 from .train import RunResult, can_stack, train_run, train_runs
 
@@ -158,8 +160,8 @@ def variant_row(
     (R, N, C) logits with what their run records say about how they ran.
 
     For ``none`` every run must be bitwise identical, else :class:`DeterminismError`. Runs that
-    are not alike (:func:`runvar.provenance.check_alike`: config, code, libraries, threads, CPU
-    kernels) are refused with :class:`runvar.provenance.ProvenanceError`, unless
+    are not alike (:func:`runvar.execution.check_alike`: config, code, libraries, threads, CPU
+    kernels) are refused with :class:`runvar.execution.ProvenanceError`, unless
     ``allow_pooling`` (the config's ``provenance.allow_pooling``): then the row pools them and
     says so in ``pooled_unlike``.
     """
@@ -301,10 +303,14 @@ def load_plateau(paths: Sequence[str | os.PathLike[str]]) -> dict[str, dict]:
     return {record["setup"]: record for record in (load_json(p) for p in paths)}
 
 
-def with_plateau(row: Mapping[str, Any], check: Mapping[str, Any] | None) -> dict[str, Any]:
+def with_plateau(row: Mapping[str, Any], check: Mapping[str, Any] | None, off: bool = False) -> dict[str, Any]:
     """``row`` with its recipe's plateau check: ``converged``, ``plateau_change`` (points from
-    E to 2E epochs) and ``plateau_recipe``; unchanged when there is no check."""
+    E to 2E epochs) and ``plateau_recipe``. Without a check, ``row`` unchanged (its claims are
+    then ``inconclusive: convergence not checked``), or with ``off`` (the config's
+    ``convergence_check.off`` names its setup) marked ``convergence_check: off``."""
+    from .claims import CONVERGENCE_CHECK  # here: runvar.claims imports pandas, training needs none
+
     if check is None:
-        return dict(row)
+        return {**row, CONVERGENCE_CHECK: "off"} if off else dict(row)
     return {**row, "converged": bool(check["converged"]), "plateau_change": float(check["change"]),
             "plateau_recipe": check["setup"]}

@@ -19,7 +19,7 @@ import numpy as np
 from ..config import digest
 from ..io import load_json, load_npz, save_json, save_npz, write_atomic
 from ..metrics import BOOTSTRAP_RESAMPLES
-from ..provenance import check_alike, code_record, differences, seed_global_generators, unlike_message
+from ..execution import check_alike, code_record, differences, seed_global_generators, unlike_message
 from ..seeds import run_seeds
 from .corpus import Corpus
 from .metrics import language_variability
@@ -74,7 +74,7 @@ def variant_metrics(variant: str, prediction_paths: Sequence[str | os.PathLike[s
                     seed: int = 0, allow_pooling: bool = False) -> dict[str, Any]:
     """The metrics row of one (setup, variant); :class:`runvar.runs.DeterminismError` when the
     runs of ``none`` are not bitwise identical (or their PPL SD is not exactly 0), and
-    :class:`runvar.provenance.ProvenanceError` when the runs are not alike (as the image rows,
+    :class:`runvar.execution.ProvenanceError` when the runs are not alike (as the image rows,
     :func:`runvar.runs.variant_row`; ``allow_pooling`` pools them into ``pooled_unlike``)."""
     records = [load_json(p) for p in record_paths]
     run_dirs = [Path(p).parent for p in prediction_paths]
