@@ -2,7 +2,12 @@
 # The default config is the quick study (MNIST-1D, CPU); see README.md.
 
 
-configfile: "config/config.yaml"
+# A config file means what it says: `--configfile X` runs the study X describes (a file that
+# builds on another names it under `extends:`, resolved in rules/common.smk); the default
+# study's config/config.yaml is read only when no config file is given.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "rules/captions/workflow.rst"

@@ -23,12 +23,10 @@ def config_file(name: str) -> dict:
 
 
 def study_full_raw() -> dict:
-    """config/config.yaml with config/full.yaml merged on top, as `make study-full` runs it."""
-    from snakemake.utils import update_config
+    """config/full.yaml as `make study-full` runs it: over config/config.yaml, which it extends."""
+    from runvar.config_files import read_config_file
 
-    raw = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    update_config(raw, yaml.safe_load((REPO / "config" / "full.yaml").read_text()))
-    return raw
+    return read_config_file(REPO / "config" / "full.yaml")
 
 
 def test_paper_architectures_have_a_snapshot_row_per_setup():

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import yaml
 
-from runvar.config import ConfigError, deep_merge, load_schema, validate_config
+from runvar.config import ConfigError, load_schema, validate_config
+from runvar.config_files import read_config_file
 from runvar.io import save_predictions
 from runvar.metrics import variability
 from runvar.reduction.rows import row_table_frame
@@ -44,7 +45,7 @@ def test_paper_config_has_the_published_rows():
 
 
 def test_full_config_grid_keeps_working():
-    config = deep_merge(load("config.yaml"), load("full.yaml"))
+    config = read_config_file(REPO / "config" / "full.yaml")  # it extends config.yaml
     rows = plan_studies(validate_config(config, SCHEMA))["reduction"].detail["ablation_lr_epochs"]["cnn1d"]
     assert [(r["label"], r["runs"]) for r in rows] == [
         ("all/0.05/240", 10), ("all/0.05/480", 10), ("all/0.1/240", 10), ("all/0.1/480", 10)]

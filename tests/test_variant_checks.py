@@ -18,9 +18,9 @@ def config_file(name: str) -> dict:
 
 
 def study_full() -> dict:
-    """The quick config with config/full.yaml merged on top (`make study-full`)."""
-    from runvar.config import deep_merge
-    return deep_merge(config_file("config.yaml"), config_file("full.yaml"))
+    """config/full.yaml over the quick config, which it extends (`make study-full`)."""
+    from runvar.config_files import read_config_file
+    return read_config_file(REPO / "config" / "full.yaml")
 
 
 def test_resnet_without_dropout_cannot_vary_stochastic():
@@ -63,8 +63,6 @@ def test_all_is_fine_without_dropout_or_augmentation():
 
 @pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "gpu.yaml", "convergence.yaml", "full.yaml"])
 def test_shipped_configs_have_no_degenerate_rows(name):
-    config = config_file(name)
-    if name in ("convergence.yaml", "full.yaml"):  # merged onto the quick config
-        from runvar.config import deep_merge
-        config = deep_merge(config_file("config.yaml"), config)
+    from runvar.config_files import read_config_file
+    config = read_config_file(REPO / "config" / name)  # full.yaml with the file it extends
     validate_config(copy.deepcopy(config), SCHEMA)
