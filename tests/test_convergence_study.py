@@ -4,8 +4,6 @@ tiny end-to-end snakemake run."""
 
 import copy
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -175,18 +173,13 @@ def workflow_dir(root: Path) -> Path:
 
 
 @pytest.mark.workflow
-def test_workflow_writes_the_table_and_figure(tmp_path):
+def test_workflow_writes_the_table_and_figure(tmp_path, run_snakemake):
     config = yaml.safe_load((REPO / "tests/configs/tiny.yaml").read_text())
     config["setups"] = {"tiny_cnn": config["setups"]["tiny_cnn"]}  # cnn1d, 8 channels, 2 layers, 2 epochs
     config["studies"] = {"convergence": {"setups": ["tiny_cnn"], "epochs": [1, 2],
                                          "variants": ["init", "bitflip"], "runs": 3}}  # 4 training jobs
     wf, workdir = workflow_dir(tmp_path), tmp_path / "work"
-    workdir.mkdir()
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(wf / "Snakefile"), "-d", str(workdir),
-           "--configfile", str(workdir / "config.yaml"), "--cores", "2"]
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    assert out.returncode == 0, f"snakemake failed:\n{out.stdout[-3000:]}\n{out.stderr[-5000:]}"
+    run_snakemake(workdir, "--cores", "2", snakefile=wf / "Snakefile", config=config)  # fails the test on error
     table = pd.read_csv(workdir / "results/tables/convergence_tiny_cnn.csv")
     assert list(zip(table["epochs"], table["setup"], table["variant"])) == [
         (e, s, v) for e, s in ((1, "tiny_cnn.epochs1"), (2, "tiny_cnn")) for v in ("init", "bitflip")]

@@ -5,7 +5,6 @@ import copy
 import json
 import math
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -110,16 +109,14 @@ def cli_json(capsys, *argv):
 
 
 @pytest.mark.workflow
-def test_custom_model_and_npz_dataset_through_snakemake(tmp_path, capsys):
+def test_custom_model_and_npz_dataset_through_snakemake(tmp_path, capsys, run_snakemake):
     workdir = tmp_path / "study"
     workdir.mkdir()
     write_blobs(workdir / "blobs.npz")
     (workdir / "config.yaml").write_text(yaml.safe_dump(config_for(workdir / "blobs.npz")))
     targets = [f"results/metrics/mine/{v}.json" for v in ("none", "init", "stochastic")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-                          "--configfile", str(workdir / "config.yaml"), "--cores", "1", *targets],
-                         capture_output=True, text=True, env=env)
+    out = run_snakemake(workdir, "--cores", "1", *targets, env=env, check=False)
     assert out.returncode == 0, out.stderr[-5000:]
 
     runs = {v: [workdir / f"results/runs/mine/{v}/seed{r}" for r in (1, 2, 3)] for v in ("none", "init", "stochastic")}
