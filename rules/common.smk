@@ -11,13 +11,13 @@ sys.path.insert(0, _SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p))
 
 from runvar.config import load_schema, max_runs as config_max_runs, validate_config
-from runvar.config_files import with_bases
+from runvar.config.files import with_bases
 from runvar.execution import execution_of
 from runvar.seeds import VARIANTS
 from runvar.studies import PLATEAU_JSON, REPORT_CATEGORIES as REPORT, metrics_runs, plan_studies, variant_runs
 
 
-# `extends:` (runvar.config_files): the named base under the file's values, before validation;
+# `extends:` (runvar.config.files): the named base under the file's values, before validation;
 # in place, so that every job's snakemake.config is the resolved config too.
 _resolved = with_bases(config, list(workflow.overwrite_configfiles or workflow.configfiles))
 config.clear()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from runvar.config import ConfigError
-from runvar.config_files import read_config_file, with_bases
+from runvar.config.files import read_config_file, with_bases
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -191,7 +191,7 @@ def test_shipped_configs_validate(name):
 
 def test_full_config_adds_the_long_studies_to_the_quick_one():
     """`make study-full` runs config/full.yaml over config/config.yaml, which it extends."""
-    from runvar.config_files import read_config_file
+    from runvar.config.files import read_config_file
     from runvar.studies import plan_studies
 
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())

@@ -24,7 +24,7 @@ def config_file(name: str) -> dict:
 
 def study_full_raw() -> dict:
     """config/full.yaml as `make study-full` runs it: over config/config.yaml, which it extends."""
-    from runvar.config_files import read_config_file
+    from runvar.config.files import read_config_file
 
     return read_config_file(REPO / "config" / "full.yaml")
 

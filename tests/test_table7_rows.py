@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from runvar.config import ConfigError, load_schema, validate_config
-from runvar.config_files import read_config_file
+from runvar.config.files import read_config_file
 from runvar.io import save_predictions
 from runvar.metrics import variability
 from runvar.reduction.rows import row_table_frame

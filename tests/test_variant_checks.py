@@ -19,7 +19,7 @@ def config_file(name: str) -> dict:
 
 def study_full() -> dict:
     """config/full.yaml over the quick config, which it extends (`make study-full`)."""
-    from runvar.config_files import read_config_file
+    from runvar.config.files import read_config_file
     return read_config_file(REPO / "config" / "full.yaml")
 
 
@@ -63,6 +63,6 @@ def test_all_is_fine_without_dropout_or_augmentation():
 
 @pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "gpu.yaml", "convergence.yaml", "full.yaml"])
 def test_shipped_configs_have_no_degenerate_rows(name):
-    from runvar.config_files import read_config_file
+    from runvar.config.files import read_config_file
     config = read_config_file(REPO / "config" / name)  # full.yaml with the file it extends
     validate_config(copy.deepcopy(config), SCHEMA)

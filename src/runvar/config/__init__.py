@@ -26,10 +26,10 @@ import torch
 import yaml
 from torch.overrides import TorchFunctionMode
 
-from .data import DATASETS
-from .data.npz_files import NPZ_OPTION, npz_checksum
-from .models import MODELS, build_model, import_factory
-from .seeds import VARIANTS, variant_problems
+from ..data import DATASETS
+from ..data.npz_files import NPZ_OPTION, npz_checksum
+from ..models import MODELS, build_model, import_factory
+from ..seeds import VARIANTS, variant_problems
 
 #: Input shape (channels, *spatial) and class count of each registered dataset's prepared
 #: arrays; no dataset option changes them, so models can be checked without preparing data.
