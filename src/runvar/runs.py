@@ -261,13 +261,24 @@ def execution_device(setup: Mapping[str, Any]) -> torch.device:
     return device
 
 
-def _final_and_curve(paths: Sequence[str | os.PathLike[str]]) -> tuple[float, float, dict[str, list]]:
+def _final_and_curve(paths: Sequence[str | os.PathLike[str]]) -> tuple[np.ndarray, float, dict[str, list]]:
+    """Each run's final test accuracy (%), the mean final CE and the mean accuracy curve."""
     accuracy = history_matrix(paths, "test_accuracy") * 100.0
     cross_entropy = history_matrix(paths, "test_cross_entropy")
     evaluated = ~np.isnan(accuracy).any(axis=0)
     epochs = np.arange(1, accuracy.shape[1] + 1)[evaluated]
     curve = {"epochs": epochs.tolist(), "accuracy": accuracy[:, evaluated].mean(axis=0).tolist()}
-    return float(accuracy[:, -1].mean()), float(cross_entropy[:, -1].mean()), curve
+    return accuracy[:, -1], float(cross_entropy[:, -1].mean()), curve
+
+
+def change_standard_error(before: np.ndarray, after: np.ndarray) -> float:
+    """The standard error of the difference of two means, sqrt(s1^2/n1 + s2^2/n2) with sample
+    variances (ddof 1): the precision of a plateau check's change (STUDY.md: at most 0.1 points).
+
+    >>> round(change_standard_error(np.array([97.0, 98.0, 99.0]), np.array([98.0, 98.0, 98.0, 98.0])), 4)
+    0.5774
+    """
+    return float(np.sqrt(np.var(before, ddof=1) / len(before) + np.var(after, ddof=1) / len(after)))
 
 
 def plateau_check(
@@ -284,13 +295,15 @@ def plateau_check(
     those of the same runs of the setup with doubled epochs. Test CE is reported beside it
     (it keeps falling under a cosine schedule long after accuracy has settled), not tested.
     """
-    accuracy, cross_entropy, curve = _final_and_curve(histories)
-    accuracy2, cross_entropy2, curve2 = _final_and_curve(double_histories)
+    finals, cross_entropy, curve = _final_and_curve(histories)
+    finals2, cross_entropy2, curve2 = _final_and_curve(double_histories)
+    accuracy, accuracy2 = float(finals.mean()), float(finals2.mean())
     change = accuracy2 - accuracy
     return {
         "setup": setup, "variant": variant, "runs": len(histories),
         "epochs": curve["epochs"][-1], "double_epochs": curve2["epochs"][-1],
         "accuracy": accuracy, "accuracy_double": accuracy2, "change": change,
+        "change_se": change_standard_error(finals, finals2),
         "cross_entropy": cross_entropy, "cross_entropy_double": cross_entropy2,
         "cross_entropy_change_pct": 100.0 * (cross_entropy2 - cross_entropy) / cross_entropy,
         "max_change": float(max_change), "converged": bool(abs(change) < max_change),

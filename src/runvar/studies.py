@@ -64,6 +64,8 @@ def plateau_plan(config: Mapping, plans: Mapping[str, StudyPlan]) -> StudyPlan:
     """The plateau checks of every recipe the studies' tables use: for each, the same seeds
     (runs 1..``runs`` of ``variant``) trained for twice the epochs, in a derived setup
     ``{recipe}.epochs{2E}``; ``detail`` maps each recipe to its doubled setup and the options.
+    A recipe that differs from another only by more epochs inherits that one's check
+    (:func:`inherited_recipes`; the plans' ``recipes`` are rewritten to say so): no check of a check.
     """
     from .config import derive_setup
 
@@ -71,7 +73,10 @@ def plateau_plan(config: Mapping, plans: Mapping[str, StudyPlan]) -> StudyPlan:
     setups = dict(config.get("setups", {}))
     for plan in plans.values():
         setups.update(plan.setups)
-    recipes = sorted({recipe for plan in plans.values() for recipe in plan.recipes.values()})
+    inherit = inherited_recipes({recipe for plan in plans.values() for recipe in plan.recipes.values()}, setups)
+    for plan in plans.values():
+        plan.recipes = {setup: inherit[recipe] for setup, recipe in plan.recipes.items()}
+    recipes = sorted(set(inherit.values()))
     doubled = {recipe: derive_setup(setups, recipe, epochs=2 * int(setups[recipe]["epochs"])) for recipe in recipes}
     targets = [PLATEAU_JSON.format(setup=recipe) for recipe in recipes]
     if recipes:
@@ -79,6 +84,27 @@ def plateau_plan(config: Mapping, plans: Mapping[str, StudyPlan]) -> StudyPlan:
                     "results/figures/plateau.png", "results/figures/plateau.pdf"]
     return StudyPlan(setups={d: setups[d] for d in doubled.values()}, targets=targets,
                      detail={"doubled": doubled, **options})
+
+
+def inherited_recipes(recipes: set[str] | list[str], setups: Mapping[str, Mapping]) -> dict[str, str]:
+    """Each recipe -> the recipe whose plateau check stands for it: the one with the fewest
+    epochs among those that differ from it only by fewer epochs, else itself. Training a
+    recipe on its plateau for longer keeps it there (STUDY.md, Convergence), so it is not checked again.
+
+    >>> setups = {"a": {"epochs": 160, "lr": 0.1}, "a.epochs320": {"epochs": 320, "lr": 0.1},
+    ...           "a.epochs640": {"epochs": 640, "lr": 0.1}, "b": {"epochs": 640, "lr": 0.05}}
+    >>> inherited_recipes(["a.epochs640", "a.epochs320", "b", "a"], setups)
+    {'a': 'a', 'a.epochs320': 'a', 'a.epochs640': 'a', 'b': 'b'}
+    """
+    def sans_epochs(name: str) -> dict:
+        return {k: v for k, v in setups[name].items() if k != "epochs"}
+
+    inherited = {}
+    for recipe in sorted(recipes):
+        shorter = [base for base in recipes if sans_epochs(base) == sans_epochs(recipe)
+                   and int(setups[base]["epochs"]) <= int(setups[recipe]["epochs"])]
+        inherited[recipe] = min(shorter, key=lambda base: (int(setups[base]["epochs"]), base))
+    return inherited
 
 
 def metrics_runs(plans: Mapping[str, StudyPlan], setup: str, variant: str, default: int) -> int:

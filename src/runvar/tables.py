@@ -67,21 +67,23 @@ def write_table(frame: pd.DataFrame, markdown: str, csv_path: str | os.PathLike[
 def plateau_frame(checks: Mapping[str, Mapping]) -> pd.DataFrame:
     """One row per recipe's plateau check (:func:`runvar.runs.plateau_check`)."""
     keys = ["setup", "variant", "runs", "epochs", "double_epochs", "accuracy", "accuracy_double", "change",
-            "max_change", "converged", "cross_entropy", "cross_entropy_double", "cross_entropy_change_pct"]
+            "change_se", "max_change", "converged", "cross_entropy", "cross_entropy_double", "cross_entropy_change_pct"]
     return pd.DataFrame([{key: check[key] for key in keys} for check in checks.values()], columns=keys)
 
 
 def plateau_markdown(frame: pd.DataFrame, title: str) -> str:
     """The plateau checks as Markdown."""
     header = ["Recipe (setup)", "Runs", "Epochs E", "Acc. at E (%)", "Acc. at 2E (%)", "Change (points)",
-              "Converged", "CE at E", "CE at 2E", "CE change (%)"]
+              "SE of change", "Converged", "CE at E", "CE at 2E", "CE change (%)"]
     body = [[r["setup"], f"{r['variant']} 1-{int(r['runs'])}", int(r["epochs"]), f"{r['accuracy']:.2f}",
-             f"{r['accuracy_double']:.2f}", f"{r['change']:+.2f}",
+             f"{r['accuracy_double']:.2f}", f"{r['change']:+.2f}", f"{r['change_se']:.2f}",
              f"yes (< {r['max_change']:g})" if r["converged"] else f"**no** (>= {r['max_change']:g})",
              f"{r['cross_entropy']:.4f}", f"{r['cross_entropy_double']:.4f}", f"{r['cross_entropy_change_pct']:+.1f}"]
             for _, r in frame.iterrows()]
-    notes = ("\nPlateau rule (STUDY.md, Convergence): the same seeds trained for twice the epochs change the "
-             "mean final test accuracy by less than the threshold. Test CE is reported, not tested.\n")
+    notes = ("\nPlateau rule (docs/protocol.md): the same seeds trained for twice the epochs change the "
+             "mean final test accuracy by less than the threshold. SE of change: the standard error of the "
+             "difference of the two means, sqrt(s1^2/n1 + s2^2/n2) over the runs' final accuracies; the "
+             "check's precision (wanted: at most 0.1 points). Test CE is reported, not tested.\n")
     return f"## {title}\n\n" + markdown_table(header, body) + notes
 
 

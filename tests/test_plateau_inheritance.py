@@ -1,0 +1,43 @@
+"""No check of a check: a recipe that only trains longer inherits its base's plateau check;
+each check states its precision (the standard error of the change)."""
+
+import numpy as np
+import pytest
+
+from runvar.config import load_schema, validate_config
+from runvar.config.files import read_config_file
+from runvar.runs import plateau_check
+from runvar.studies import StudyPlan, plan_studies, plateau_plan
+from tests.test_plateau import histories
+
+from .conftest import REPO
+
+
+def test_a_setup_that_only_trains_longer_inherits_its_base_check():
+    config = {"setups": {"cnn": {"epochs": 30, "optimizer": {"lr": 0.1}},
+                         "cnn.epochs60": {"epochs": 60, "optimizer": {"lr": 0.1}},
+                         "cnn.lr0.05.epochs60": {"epochs": 60, "optimizer": {"lr": 0.05}}}}
+    plans = {"a": StudyPlan(recipes={"cnn": "cnn", "cnn.epochs60": "cnn.epochs60",
+                                     "cnn.lr0.05.epochs60": "cnn.lr0.05.epochs60"})}
+    plan = plateau_plan(config, plans)
+    assert plans["a"].recipes == {"cnn": "cnn", "cnn.epochs60": "cnn", "cnn.lr0.05.epochs60": "cnn.lr0.05.epochs60"}
+    # the longer cnn is the base's own doubled setup: one check for both, none of it
+    assert plan.detail["doubled"] == {"cnn": "cnn.epochs60", "cnn.lr0.05.epochs60": "cnn.lr0.05.epochs60.epochs120"}
+
+
+def test_full_config_trains_no_check_of_a_check():
+    config = validate_config(read_config_file(REPO / "config" / "full.yaml"), load_schema(REPO / "config" / "schema.yaml"))
+    plans = plan_studies(config)
+    doubled = plans["plateau"].detail["doubled"]
+    assert not [s for s in doubled.values() if s.count(".epochs") > 1 or s in doubled], doubled
+    recipes = {s: r for plan in plans.values() for s, r in plan.recipes.items()}
+    assert recipes["cnn1d.epochs480"] == "cnn1d"
+
+
+def test_plateau_check_states_the_standard_error_of_its_change(tmp_path):
+    short = histories(tmp_path, "e", [0.970, 0.976, 0.980], 8)
+    long = histories(tmp_path, "d", [0.978, 0.978, 0.981, 0.979], 16)
+    check = plateau_check("cnn", "all", short, long[:3], max_change=0.3)
+    # by hand, in points: s1^2 = var(97.0, 97.6, 98.0) = 0.25333, s2^2 = var(97.8, 97.8, 98.1) = 0.03
+    assert check["change_se"] == pytest.approx(np.sqrt(0.253333 / 3 + 0.03 / 3), abs=1e-4)
+    assert check["change_se"] == pytest.approx(0.30732, abs=1e-4)
