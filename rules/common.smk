@@ -12,9 +12,9 @@ os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_SRC, os.environ.get("P
 
 from runvar.config import load_schema, max_runs as config_max_runs, validate_config
 from runvar.config.files import with_bases
-from runvar.execution import execution_of
+from runvar.execution import allow_pooling_of, execution_of
 from runvar.seeds import VARIANTS
-from runvar.studies import PLATEAU_JSON, REPORT_CATEGORIES as REPORT, metrics_runs, plan_studies, variant_runs
+from runvar.studies import PLATEAU_JSON, REPORT_CATEGORIES as REPORT, metrics_runs, plan_studies, unchecked_setups, variant_runs
 
 
 # `extends:` (runvar.config.files): the named base under the file's values, before validation;
@@ -33,6 +33,9 @@ SEEDS_PER_JOB = CFG.get("train", {}).get("seeds_per_job", 1)
 BOOTSTRAP = {"resamples": 10000, "seed": 0, **CFG.get("bootstrap", {})}
 CLAIMS = {"margin": [0.5, 2.0], **CFG.get("claims", {})}
 RESOURCES = CFG.get("resources", {})
+# params of the metrics rules (so that changing them redoes the rows they change)
+ALLOW_POOLING = allow_pooling_of(CFG)
+UNCHECKED = set(unchecked_setups(CFG))
 RUN_DIR = "results/runs/{setup}/{variant}/seed{seed}"
 
 

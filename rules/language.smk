@@ -75,6 +75,7 @@ rule language_metrics:
         LANGUAGE_METRICS,
     params:
         bootstrap=BOOTSTRAP,
+        allow_pooling=ALLOW_POOLING,
     log:
         "results/logs/language/metrics/{setup}/{variant}.log",
     wildcard_constraints:

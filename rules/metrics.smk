@@ -7,6 +7,8 @@ rule variant_metrics:
         "results/metrics/{setup}/{variant}.json",
     params:
         bootstrap=BOOTSTRAP,
+        allow_pooling=ALLOW_POOLING,
+        check_off=lambda wc: wc.setup in UNCHECKED,
     log:
         "results/logs/metrics/{setup}/{variant}.log",
     resources:
@@ -30,6 +32,7 @@ rule snapshot_metrics:
         "results/metrics/{setup}/snapshot.json",
     params:
         bootstrap=BOOTSTRAP,
+        allow_pooling=ALLOW_POOLING,
     log:
         "results/logs/metrics/{setup}/snapshot.log",
     resources:

@@ -3,11 +3,10 @@ Fails (DeterminismError) when the runs of `none` are not bitwise identical."""
 
 from runvar.io import load_json, log_to, save_json
 from runvar.language.runs import variant_metrics, with_plateau_check
-from runvar.execution import allow_pooling_of
 
 with log_to(snakemake.log[0]) as log:
     row = variant_metrics(snakemake.wildcards.variant, snakemake.input.predictions, snakemake.input.records,
-                          **snakemake.params.bootstrap, allow_pooling=allow_pooling_of(snakemake.config))
+                          **snakemake.params.bootstrap, allow_pooling=snakemake.params.allow_pooling)
     row = with_plateau_check(row, load_json(snakemake.input.plateau))
     save_json(snakemake.output[0], row)
     log(f"{snakemake.wildcards.setup}/{snakemake.wildcards.variant}: PPL {row['ppl_mean']:.3f}, "

@@ -13,6 +13,7 @@ with log_to(snakemake.log[0]) as log:
         **snakemake.params.bootstrap,
         snapshot_of=snakemake.wildcards.setup,
         stack=snapshot_ensemble_stack(snakemake.input.predictions),
+        allow_pooling=snakemake.params.allow_pooling,
     )
     row = with_plateau(row, next(iter(load_plateau(snakemake.input.plateau).values()), None))
     save_json(snakemake.output[0], row)
