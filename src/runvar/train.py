@@ -7,6 +7,7 @@ Every random draw comes from the run's per-source generators (:mod:`runvar.seeds
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
@@ -206,13 +207,133 @@ def train_runs(
     """Train the runs ``seeds`` of ``setup``, up to ``stack`` of them at a time as one stacked
     model where :func:`can_stack` allows (else one at a time, as :func:`train_run`); yields
     each run's result as soon as its stack ends. On a CPU a run's results are bitwise the same
-    either way: ``stack`` changes the time only."""
+    either way: ``stack`` changes the time only. Each stack size is checked first
+    (:func:`stack_mismatch`); where a stack would not give the runs' bits, its runs train one
+    at a time and their records say why (``stacked: false``, ``stack_fallback``)."""
     if stack < 1:
         raise ValueError(f"train.stack must be at least 1, got {stack}")
     if stack == 1 or not can_stack(setup):
         return (train_run(setup, data, s, log) for s in seeds)
-    return (result for first in range(0, len(seeds), stack)
-            for result in _train_group(setup, data, list(seeds[first : first + stack]), log, None, stacked=True))
+    return _train_stacks(setup, data, list(seeds), log, stack)
+
+
+def _train_stacks(
+    setup: dict[str, Any], data: Dataset, seeds: list[RunSeeds], log: Callable[[str], None], stack: int,
+) -> Iterator[RunResult]:
+    """:func:`train_runs` in stacks of ``stack``, each stack size checked once before its
+    first stack trains: a stack that does not give the bits of its runs alone falls back to
+    training them one at a time."""
+    mismatches: dict[int, str | None] = {}
+    for first in range(0, len(seeds), stack):
+        group = seeds[first : first + stack]
+        if len(group) not in mismatches:
+            started = time.perf_counter()
+            mismatches[len(group)] = reason = stack_mismatch(setup, data, group)
+            seconds = time.perf_counter() - started
+            if reason is None:
+                log(f"stack check: a stack of {len(group)} gives the bits of its runs alone "
+                    f"(one step at batch sizes {', '.join(map(str, batch_sizes(setup, data)))}; {seconds:.2f} s)")
+        reason = mismatches[len(group)]
+        if reason is None:
+            yield from _train_group(setup, data, group, log, None, stacked=True)
+            continue
+        log(f"stack check FAILED: {reason}; training the {len(group)} runs of this stack one at a time")
+        for seeds_of_run in group:
+            result = train_run(setup, data, seeds_of_run, log)
+            result.record["stack_fallback"] = reason
+            yield result
+
+
+def batch_sizes(setup: dict[str, Any], data: Dataset) -> list[int]:
+    """The distinct batch sizes of an epoch of ``setup`` on ``data``: the full batches and a
+    smaller last one (4,000 examples in batches of 128 end with a batch of 32).
+
+    >>> from types import SimpleNamespace as D
+    >>> batch_sizes({"batch_size": 128}, D(y_train=range(4000))), batch_sizes({"batch_size": 64}, D(y_train=range(128)))
+    ([128, 32], [64])
+    """
+    n_train, batch_size = len(data.y_train), int(setup["batch_size"])
+    return sorted({min(batch_size, n_train), n_train % batch_size} - {0}, reverse=True)
+
+
+def stack_mismatch(setup: dict[str, Any], data: Dataset, seeds_list: Sequence[RunSeeds]) -> str | None:
+    """How a stack of the runs ``seeds_list`` of ``setup`` would differ from its runs trained
+    alone, or None if it does not: for every distinct batch size of an epoch
+    (:func:`batch_sizes`; ``bmm`` picks its kernel by shape), one training step (forward,
+    backward, optimizer step, as :func:`_train_group` takes them) of the stack and of its first
+    two runs alone, from the runs' initial weights on the first examples of the training set,
+    compared bitwise: outputs, gradients and updated parameters. The stack's bits rest on
+    ``bmm`` rounding as ``mm`` does for these shapes, a property of the CPU's kernels and the
+    library versions. Draws only from its own generators: the runs it checks are untouched."""
+    device, _ = _configure(setup, seeds_list)
+    data = data.to(device)
+    built = [build_from_block(setup["model"], data.input_shape, data.num_classes, s.init).to(device)
+             for s in seeds_list]
+    lr = float(setup["optimizer"]["lr"])
+    runs = len(seeds_list)
+    for n in batch_sizes(setup, data):
+        x, y = data.x_train[:n], data.y_train[:n]
+        stack = StackedCNN1d([copy.deepcopy(m) for m in built]).train()
+        generators = [s.generators(device)["stochastic"] for s in seeds_list]
+        outs, _ = _step(stack, make_optimizer(stack.runs, setup["optimizer"]), lr, [x] * runs, [y] * runs,
+                        stacked=True, generators=generators)
+        for run in range(min(2, runs)):
+            alone = copy.deepcopy(built[run]).train()
+            set_stochastic_generator(alone, seeds_list[run].generators(device)["stochastic"])
+            out, _ = _step(alone, make_optimizer(alone, setup["optimizer"]), lr, [x], [y], stacked=False)
+            where = _first_difference(out[0], outs[run], alone, stack.runs[run])
+            if where is not None:
+                return (f"a stack of {runs} differs from run {run + 1} of it trained alone at batch size {n} "
+                        f"({where}); a stack relies on bmm rounding as mm does, which depends on the CPU's "
+                        f"kernels and the library versions (torch {torch.__version__})")
+    return None
+
+
+def _first_difference(out: torch.Tensor, stacked_out: torch.Tensor, alone: nn.Module, stacked: nn.Module) -> str | None:
+    """Where one step of a run alone and of the same run in a stack first differ bitwise:
+    its output, a parameter's gradient or the parameter after the step; None if nowhere."""
+    if not torch.equal(out, stacked_out):
+        return "output"
+    for (name, a), b in zip(alone.named_parameters(), stacked.parameters()):
+        if not torch.equal(a.grad, b.grad):
+            return f"gradient of {name}"
+        if not torch.equal(a, b):
+            return f"{name} after the step"
+    return None
+
+
+def _configure(setup: dict[str, Any], seeds_list: Sequence[RunSeeds]) -> tuple[torch.device, dict]:
+    """Set threads and kernels for training ``seeds_list`` of ``setup`` together; the device
+    and the record of what is in force (:func:`~runvar.execution.configure`)."""
+    check_pinned(setup)
+    execution = execution_of(setup)
+    device = resolve_device(execution["device"])
+    if len({s.cudnn for s in seeds_list}) != 1:
+        raise ValueError("runs trained together must agree on the cudnn source")
+    return device, configure(device, int(execution["threads"]), seeds_list[0].cudnn)
+
+
+def _step(
+    net: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    lr: float,
+    xs: Sequence[torch.Tensor],
+    ys: Sequence[torch.Tensor],
+    stacked: bool,
+    generators: Sequence[torch.Generator] | None = None,
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """One training step at LR ``lr`` (before the parameter groups' scales) of ``net``: a
+    :class:`StackedCNN1d` of the runs of ``xs``, ``ys`` and dropout ``generators`` when
+    ``stacked``, else one run's model (its dropout generator already set); the runs' outputs
+    and losses."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group["lr_scale"]
+    outs = net(torch.stack(list(xs)), generators) if stacked else [net(xs[0])]
+    losses = [F.cross_entropy(out, y) for out, y in zip(outs, ys)]
+    optimizer.zero_grad(set_to_none=True)
+    (torch.stack(losses).sum() if stacked else losses[0]).backward()
+    optimizer.step()
+    return list(outs), losses
 
 
 def _train_group(
@@ -226,12 +347,7 @@ def _train_group(
     """Train the runs of ``seeds_list`` side by side: as one :class:`StackedCNN1d` when
     ``stacked``, else the one run's own model (the only case that checkpoints)."""
     started = time.perf_counter()
-    check_pinned(setup)
-    execution = execution_of(setup)
-    device = resolve_device(execution["device"])
-    if len({s.cudnn for s in seeds_list}) != 1:
-        raise ValueError("runs trained together must agree on the cudnn source")
-    mode = configure(device, int(execution["threads"]), seeds_list[0].cudnn)
+    device, mode = _configure(setup, seeds_list)
     data = data.to(device)
     runs = len(seeds_list)
     sources = [Sources(s, device) for s in seeds_list]
@@ -287,13 +403,7 @@ def _train_group(
             ys = [data.y_train[idx] for idx in batches]
             step = epoch * steps_per_epoch + first // batch_size
             lr = lr_of_step(step)
-            for group in optimizer.param_groups:
-                group["lr"] = lr * group["lr_scale"]
-            outs = net(torch.stack(xs), generators) if stacked else [net(xs[0])]
-            losses = [F.cross_entropy(out, y) for out, y in zip(outs, ys)]
-            optimizer.zero_grad(set_to_none=True)
-            (torch.stack(losses).sum() if stacked else losses[0]).backward()
-            optimizer.step()
+            outs, losses = _step(net, optimizer, lr, xs, ys, stacked, generators)
             for run, (out, y, loss) in enumerate(zip(outs, ys, losses)):
                 loss_sums[run] += float(loss.detach()) * len(y)
                 corrects[run] += int((out.argmax(1) == y).sum())
@@ -343,6 +453,8 @@ def _train_group(
             "dataset_checksum": data.checksum,
             "wall_seconds": wall,
             "stacked_with": runs,
+            "stacked": stacked,
+            "stack_fallback": None,  # train_runs: why runs meant to stack trained alone
             "resumed_from_epoch": first_epoch,
             "snapshots": len(snapshots[run]),
             "final_test_accuracy": histories[run][-1]["test_accuracy"],
