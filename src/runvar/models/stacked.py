@@ -8,6 +8,10 @@ own batches, dropout generator and parameters: the runs never mix. The operation
 :class:`~runvar.models.small.GemmConv1d`, ``nn.Flatten``, :class:`SeededDropout` and
 ``nn.Linear`` perform, in the same order, so on a CPU a stacked run is bitwise the run trained
 alone (``tests/test_stacked.py`` checks it) and the stack size is a speed setting only.
+That rests on ``bmm`` rounding as ``mm`` does for the shapes at hand, a property of the CPU's
+kernels and the library versions: before a job trains a stack, :func:`runvar.train.stack_mismatch`
+compares one step of it with its runs alone at every batch size of an epoch, and where the bits
+differ the runs train one at a time (``stack_fallback`` in their ``run.json``).
 """
 
 from __future__ import annotations
