@@ -29,11 +29,14 @@ study-full: $(STAMP)
 convergence: $(STAMP)
 	$(VENV)/bin/snakemake --cores all --configfile config/convergence.yaml
 
-# the README's findings from the default study's results (and the committed summary the test reads)
+# the README's findings from the default study's results (and the committed summary the test
+# reads), and the README's picture: the quick study's sources figure, copied into docs/figures/
 findings: $(STAMP)
-	$(VENV)/bin/snakemake --cores all results/summary.json
+	$(VENV)/bin/snakemake --cores all results/summary.json results/figures/sources_cnn1d.png
 	cp results/summary.json tests/data/quick_summary.json
 	$(VENV)/bin/python -m runvar.summary tests/data/quick_summary.json README.md
+	mkdir -p docs/figures
+	cp results/figures/sources_cnn1d.png docs/figures/sources_cnn1d.png
 
 test: $(STAMP)
 	-bash tests/slurm/install.sh  # root only; without SLURM the SLURM test is skipped, saying why (fails in CI)
