@@ -7,8 +7,6 @@ Snakefile includes (plus the selection rules, if it does not yet) and asks for
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -62,25 +60,14 @@ def write_workflow(root: Path) -> Path:
     return root / "Snakefile"
 
 
-def snakemake(snakefile: Path, workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(workdir),
-           "--configfile", str(workdir / "config.yaml"), *args]
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if check and out.returncode != 0:
-        raise AssertionError(f"snakemake failed:\n{out.stdout[-3000:]}\n{out.stderr[-5000:]}")
-    return out
-
-
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
+def finished(tmp_path_factory, run_snakemake):
     """The tiny selection study run once, with its HTML report."""
     root = tmp_path_factory.mktemp("selection")
     snakefile = write_workflow(root / "workflow")
     workdir = root / "work"
-    workdir.mkdir()
-    (workdir / "config.yaml").write_text(yaml.safe_dump(TINY))
-    snakemake(snakefile, workdir, "--cores", "2")
-    snakemake(snakefile, workdir, "--report", str(workdir / "results" / "report.html"))
+    run_snakemake(workdir, "--cores", "2", snakefile=snakefile, config=TINY)
+    run_snakemake(workdir, "--report", str(workdir / "results" / "report.html"), snakefile=snakefile)
     return snakefile, workdir
 
 
@@ -175,13 +162,13 @@ def test_memory_table_and_figures(finished):
     assert "Weight selection" in html
 
 
-def test_nothing_left_to_do_and_a_clash_fails_early(finished, tmp_path):
+def test_nothing_left_to_do_and_a_clash_fails_early(finished, tmp_path, run_snakemake):
     snakefile, workdir = finished
-    dry = snakemake(snakefile, workdir, "-n", "--cores", "1")
+    dry = run_snakemake(workdir, "-n", "--cores", "1", snakefile=snakefile)
     assert "Nothing to be done" in dry.stdout + dry.stderr
     clash = yaml.safe_load(yaml.safe_dump(TINY))
     clash["setups"]["sel.lenet.learned"] = {"model": {"name": "mlp", "hidden": [8]}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(clash))
-    out = snakemake(snakefile, tmp_path, "-n", "--cores", "1", check=False)
+    out = run_snakemake(tmp_path, "-n", "--cores", "1", snakefile=snakefile, check=False)
     assert out.returncode != 0
     assert "setups.sel.lenet.learned: clashes with a setup the selection study generates" in out.stdout + out.stderr
