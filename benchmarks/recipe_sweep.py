@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from runvar.config import deep_merge, load_schema, validate_config  # noqa: E402
+from runvar.config.files import read_config_file  # noqa: E402
 from runvar.data import load_dataset, prepare_dataset  # noqa: E402
 from runvar.seeds import run_seeds  # noqa: E402
 from runvar.studies import plan_studies  # noqa: E402
@@ -35,7 +35,8 @@ from runvar.train import train_run  # noqa: E402
 
 
 def default_setups() -> dict[str, dict]:
-    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    """The setups of config/full.yaml (the quick study's and the full study's), resolved."""
+    config = read_config_file(REPO / "config/full.yaml")
     config = validate_config(config, load_schema(REPO / "config/schema.yaml"))
     setups = dict(config["setups"])
     for plan in plan_studies(config).values():

@@ -13,7 +13,7 @@ os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_SRC, os.environ.get("P
 from runvar.config import load_schema, max_runs as config_max_runs, validate_config
 from runvar.config.files import with_bases
 from runvar.execution import allow_pooling_of, execution_of
-from runvar.seeds import VARIANTS
+from runvar.seeds import VARIANTS, first_run_is_none, trained_variant
 from runvar.studies import PLATEAU_JSON, REPORT_CATEGORIES as REPORT, metrics_runs, plan_studies, unchecked_setups, variant_runs
 
 
@@ -59,8 +59,9 @@ def runs_of(setup, variant):
 def run_files(setup, variant, name, runs=None):
     """Files ``name`` of runs 1..runs of (setup, variant); runs defaults to runs_of(setup, variant)."""
     runs = runs or runs_of(setup, variant)
-    variant = trained_variant(setup, variant)
-    return [f"{RUN_DIR}/{name}".format(setup=setup, variant=variant, seed=r) for r in range(1, runs + 1)]
+    device = execution_of(SETUPS[setup])["device"]
+    return [f"{RUN_DIR}/{name}".format(setup=setup, variant=trained_variant(variant, r, device), seed=r)
+            for r in range(1, runs + 1)]
 
 
 def _one_of(names):
@@ -68,28 +69,24 @@ def _one_of(names):
 
 
 def train_families():
-    """(rule-name prefix, last seed, setup regex, variant regex) of each family of chunk rules."""
+    """(rule-name prefix, seed chunks, setup regex, variant regex) of each family of chunk
+    rules. Run 1 of a variant that varies only seeded sources is the `none` run
+    (runvar.seeds.trained_variant): those variants' chunks start at seed 2, and the `none` run 1
+    is a job of its own (a setup may need it without a `none` row)."""
     plateau = PLANS["plateau"].detail
     table_setups = {s for plan in PLANS.values() for s in [*plan.runs, *plan.recipes]}
     doubled = set(plateau["doubled"].values()) - table_setups
-    none_runs = variant_runs(PLANS, "none")
     general_setup = rf"(?!(?:{_one_of(doubled)})/)[A-Za-z0-9_.-]+"  # lookahead up to the "/" after the name
-    families = [("train", max_runs(), general_setup, r"(?!none/)[a-z+]+" if none_runs else r"[a-z+]+")]
-    if none_runs:
-        families.append(("train_none", max(none_runs), general_setup, "none"))
+    from_two = _one_of(v for v in VARIANTS if first_run_is_none(v))
+    last_none = max(variant_runs(PLANS, "none"), default=max_runs())
+    families = [
+        ("train", seed_chunks(max_runs(), SEEDS_PER_JOB), general_setup, rf"(?!(?:none|{from_two})/)[a-z+]+"),
+        ("train_from2", seed_chunks(max_runs(), SEEDS_PER_JOB, 2), general_setup, from_two),
+        ("train_none", [[1]] + seed_chunks(last_none, SEEDS_PER_JOB, 2), general_setup, "none"),
+    ]
     if doubled:
-        families.append(("train_doubled", int(plateau["runs"]), _one_of(doubled), r"[a-z+]+"))
+        families.append(("train_doubled", seed_chunks(int(plateau["runs"]), SEEDS_PER_JOB), _one_of(doubled), r"[a-z+]+"))
     return families
-
-
-def trained_variant(setup, variant):
-    """The variant whose runs stand for ``variant``: on a CPU setup, a variant that asks for
-    nondeterministic cuDNN kernels is bitwise its twin without them (no such kernels exist
-    there), so the twin's runs are reused rather than trained again (`all` keeps its name)."""
-    if execution_of(SETUPS[setup])["device"] != "cpu" or variant == "all":
-        return variant
-    twin = "+".join(s for s in variant.split("+") if s != "cudnn") or "none"
-    return twin if twin in VARIANTS else variant
 
 
 def setup_threads(wildcards):
@@ -97,9 +94,9 @@ def setup_threads(wildcards):
     return execution_of(SETUPS[wildcards.setup])["threads"]
 
 
-def seed_chunks(runs, size):
-    """Seeds 1..runs in consecutive chunks of ``size`` (one training job each)."""
-    return [list(range(first, min(first + size, runs + 1))) for first in range(1, runs + 1, size)]
+def seed_chunks(runs, size, first=1):
+    """Seeds first..runs in consecutive chunks of ``size`` (one training job each)."""
+    return [list(range(start, min(start + size, runs + 1))) for start in range(first, runs + 1, size)]
 
 
 def study_metrics(wildcards):

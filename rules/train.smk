@@ -1,13 +1,14 @@
 # One rule per chunk of seeds: a job trains `train.seeds_per_job` runs of one (setup, variant)
 # in one process (torch import and data loading paid once), while every run keeps its own
 # output files. seeds_per_job: 1 gives one job per seed (e.g. one SLURM job each).
-# Three families of chunks (TRAIN_FAMILIES in common.smk), so that a row that needs only a few
-# runs trains only those: the `none` row (studies.sources.runs_none) and the doubled-epochs
-# setups of the plateau checks (plateau.runs); everything else in chunks over 1..max_runs().
+# Families of chunks (train_families in common.smk), so that a row that needs only a few runs
+# trains only those: the `none` row (studies.sources.runs_none; its run 1 alone, since every
+# single-source variant reuses it as its run 1) and the doubled-epochs setups of the plateau
+# checks (plateau.runs); the single-source variants from seed 2, everything else from seed 1.
 
 
-for _family, _last, _setups, _variants in train_families():
-    for _seeds in seed_chunks(_last, SEEDS_PER_JOB):
+for _family, _chunks, _setups, _variants in train_families():
+    for _seeds in _chunks:
         _span = f"{_seeds[0]}-{_seeds[-1]}"
 
         rule:

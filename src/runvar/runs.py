@@ -191,11 +191,15 @@ def variant_row(
     )
     if pooled:
         row["pooled_unlike"] = pooled
-    trained = {r["variant"] for r in records}
+    trained = [r["variant"] for r in records]  # runvar.seeds.trained_variant, run by run
     if snapshot_of is not None:
-        row.update(setup=snapshot_of, trained_as=f"{row['setup']}/{sorted(trained)[0]}")
-    elif trained != {variant}:  # a cuDNN variant on CPU reuses its twin's runs
-        row["trained_as"] = sorted(trained)[0]
+        row.update(setup=snapshot_of, trained_as=f"{row['setup']}/{sorted(set(trained))[0]}")
+        return row
+    later = set(trained[1:]) or set(trained)
+    if later != {variant}:  # a cuDNN variant on CPU reuses its twin's runs
+        row["trained_as"] = sorted(later)[0]
+    if trained and trained[0] == "none" != variant and "none" not in later:  # every seed 1: the none run
+        row["run1_from"] = "none"
     return row
 
 

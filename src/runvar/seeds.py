@@ -124,6 +124,35 @@ def run_seeds(variant: str, run: int, onset_epoch: int = 0) -> RunSeeds:
     )
 
 
+def first_run_is_none(variant: str) -> bool:
+    """Whether run 1 of ``variant`` is the `none` run: it varies only seeded sources (no cuDNN,
+    no bit flip), so its run 1 has every seed 1, on any device, and is never trained under its
+    own name.
+
+    >>> [v for v in VARIANTS if first_run_is_none(v)]
+    ['init', 'shuffle', 'augment', 'stochastic', 'shuffle+augment']
+    """
+    return variant != "none" and variant_sources(variant) <= frozenset(SEEDED_SOURCES)
+
+
+def trained_variant(variant: str, run: int, device: str) -> str:
+    """The variant whose run ``run`` is trained for run ``run`` of ``variant``: bitwise the same
+    run, so it is trained once and reused. On a CPU a variant that asks for nondeterministic
+    cuDNN kernels is its twin without them (no such kernels exist there; `all` keeps its name:
+    it has no named twin), and run 1 of a variant that varies only seeded sources is the `none`
+    run (:func:`first_run_is_none`).
+
+    >>> [trained_variant(v, r, "cpu") for v, r in [("init", 1), ("init", 2), ("shuffle+cudnn", 1), ("shuffle+cudnn", 3)]]
+    ['none', 'init', 'none', 'shuffle']
+    >>> [trained_variant(v, 1, "cuda") for v in ["shuffle+cudnn", "all", "bitflip", "init"]]
+    ['shuffle+cudnn', 'all', 'bitflip', 'none']
+    """
+    if device == "cpu" and variant != "all":
+        twin = "+".join(s for s in variant.split("+") if s != "cudnn") or "none"
+        variant = twin if twin in VARIANTS else variant
+    return "none" if run == 1 and first_run_is_none(variant) else variant
+
+
 
 # No degenerate rows: a variant must vary sources its setup can use. A setup without dropout
 # (or any other stochastic layer) has nothing for ``stochastic`` to vary, one without

@@ -20,7 +20,7 @@ from ..tables import (
 
 
 #: Optional keys of a metrics row carried into the tables: the plateau check, reused runs.
-EXTRA_KEYS = ("converged", "plateau_change", "trained_as")
+EXTRA_KEYS = ("converged", "plateau_change", "trained_as", "run1_from")
 
 
 #: The difference in mean accuracy (points) whose seed budget the tables show, and its column.
@@ -52,8 +52,17 @@ def study_frame(rows: Mapping[tuple[str, str], Mapping]) -> pd.DataFrame:
 
 
 def _variant_cell(row: Mapping) -> str:
-    trained = row.get("trained_as")
-    return f"{row['variant']} (= {trained} runs)" if isinstance(trained, str) else row["variant"]
+    trained, first = row.get("trained_as"), row.get("run1_from")
+    return (row["variant"] + (f" (= {trained} runs)" if isinstance(trained, str) else "")
+            + (f" (run 1 = {first} run 1)" if isinstance(first, str) else ""))
+
+
+RUN1_NOTE = ("\"run 1 = none run 1\": run 1 of a variant that varies only seeded sources has every seed 1, "
+             "so it is the `none` run 1, trained once and reused (bitwise the same run).\n")
+
+
+def _run1_note(frame: pd.DataFrame) -> str:
+    return RUN1_NOTE if "run1_from" in frame and frame["run1_from"].notna().any() else ""
 
 
 def sources_markdown(frame: pd.DataFrame, title: str) -> str:
@@ -61,7 +70,7 @@ def sources_markdown(frame: pd.DataFrame, title: str) -> str:
     header = ["Variant", "R"] + [label for _, label, _, _ in SOURCES_COLUMNS] + [BUDGET_HEADER] + converged_header(frame)
     body = [[_variant_cell(row), str(int(row["runs"]))] + metric_cells(row) + [str(int(row[BUDGET_KEY]))]
             + converged_cells(row) for _, row in frame.iterrows()]
-    notes = NOTES + BUDGET_NOTE + CONVERGED_NOTE * bool(converged_header(frame))
+    notes = NOTES + BUDGET_NOTE + CONVERGED_NOTE * bool(converged_header(frame)) + _run1_note(frame)
     if "cudnn" in " ".join(frame["variant"]) and not frame["cudnn_effective"].any():
         notes += (
             "`cudnn` variants ran on CPU: nondeterministic GPU kernels were requested and "
@@ -78,4 +87,4 @@ def study_markdown(frame: pd.DataFrame, title: str) -> str:
     body = [[row["setup"], _variant_cell(row), str(int(row["runs"]))] + metric_cells(row)
             + [str(int(row[BUDGET_KEY]))] + converged_cells(row) for _, row in frame.iterrows()]
     return (f"## {title}\n\n" + markdown_table(header, body) + NOTES + BUDGET_NOTE
-            + CONVERGED_NOTE * bool(converged_header(frame)))
+            + CONVERGED_NOTE * bool(converged_header(frame)) + _run1_note(frame))
