@@ -99,13 +99,14 @@ rule language_report:
             subcategory="{setup}",
         ),
         md="results/tables/language_{setup}.md",
-        claims_csv=report(
-            "results/claims/language_{setup}.csv",
+        claims_csv="results/claims/language_{setup}.csv",
+        claims_md="results/claims/language_{setup}.md",
+        claims_html=report(
+            "results/claims/language_{setup}.html",
             caption="captions/language_claims.rst",
             category="Language modelling",
             subcategory="{setup}",
         ),
-        claims_md="results/claims/language_{setup}.md",
         png=report(
             "results/figures/language_{setup}.png",
             caption="captions/language_figure.rst",

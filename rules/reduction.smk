@@ -68,13 +68,14 @@ rule reduction_tta_table:
             subcategory="{setup}",
         ),
         md="results/tables/tta_{setup}.md",
-        claims_csv=report(
-            "results/claims/reduction_{setup}.csv",
+        claims_csv="results/claims/reduction_{setup}.csv",
+        claims_md="results/claims/reduction_{setup}.md",
+        claims_html=report(
+            "results/claims/reduction_{setup}.html",
             caption="captions/reduction_claims.rst",
             category=REPORT["claims"],
             subcategory="{setup}",
         ),
-        claims_md="results/claims/reduction_{setup}.md",
     params:
         plan=lambda wc: REDUCTION["tta"][wc.setup],
         recipes=lambda wc: recipes_of([wc.setup] + [s["setup"] for s in [REDUCTION["tta"][wc.setup]["snapshot"]] if s]),

@@ -9,13 +9,14 @@ rule sources_table:
             subcategory="{setup}",
         ),
         md="results/tables/sources_{setup}.md",
-        claims_csv=report(
-            "results/claims/sources_{setup}.csv",
+        claims_csv="results/claims/sources_{setup}.csv",
+        claims_md="results/claims/sources_{setup}.md",
+        claims_html=report(
+            "results/claims/sources_{setup}.html",
             caption="captions/sources_claims.rst",
             category=REPORT["claims"],
             subcategory="{setup}",
         ),
-        claims_md="results/claims/sources_{setup}.md",
     params:
         bootstrap=BOOTSTRAP,
         claims=CLAIMS,

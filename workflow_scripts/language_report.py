@@ -18,7 +18,7 @@ with log_to(snakemake.log[0]) as log:
              "each variant's runs resampled independently. Claim 1 tests equivalence (the whole interval inside "
              "the margin); claim 2 tests that bitflip reaches the margin's lower end.\n")
     write_table(claims_frame(claims, tests), claims_markdown(f"Claims 1 and 2 (language): {setup}", claims, tests, notes),
-                out.claims_csv, out.claims_md)
+                out.claims_csv, out.claims_md, out.claims_html)
     save_figure(language_figure(rows, check, f"Language modelling: {setup}"), out.png, out.pdf)
     for claim in claims:
         log(f"claim {claim['claim']}: {claim['verdict']} ({claim['summary']})")

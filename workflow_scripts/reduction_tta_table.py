@@ -36,5 +36,5 @@ with log_to(snakemake.log[0]) as log:
              "95% CI: bootstrap over runs (TTA of the single model resampled with its runs, snapshot "
              "ensembles independently). Supported when the interval lies above 0.\n")
     write_table(claims_frame(claims, tests), claims_markdown(f"Claim 3: {setup}", claims, tests, notes),
-                snakemake.output.claims_csv, snakemake.output.claims_md)
+                snakemake.output.claims_csv, snakemake.output.claims_md, snakemake.output.claims_html)
     log(f"claim 3: {claims[0]['verdict']} ({claims[0]['summary']})")

@@ -20,6 +20,6 @@ with log_to(snakemake.log[0]) as log:
              "equivalence (the whole interval inside the margin); claim 2 tests that bitflip reaches the "
              "margin's lower end. `inconclusive`: the interval is too wide for the margin.\n")
     write_table(claims_frame(claims, tests), claims_markdown(f"Claims 1 and 2: {setup}", claims, tests, notes),
-                snakemake.output.claims_csv, snakemake.output.claims_md)
+                snakemake.output.claims_csv, snakemake.output.claims_md, snakemake.output.claims_html)
     for claim in claims:
         log(f"claim {claim['claim']}: {claim['verdict']} ({claim['summary']})")

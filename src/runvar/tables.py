@@ -1,4 +1,5 @@
-"""Table helpers shared by the studies: the variability columns, Markdown, atomic CSV/Markdown.
+"""Table helpers shared by the studies: the variability columns, Markdown, atomic CSV/Markdown,
+and the Markdown as HTML for the Snakemake report.
 
 >>> print(markdown_table(["a", "b"], [[1, 2]]), end="")
 | a | b |
@@ -8,7 +9,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -57,11 +60,80 @@ def metric_cells(row: Mapping) -> list[str]:
     return cells
 
 
+#: The look of :func:`markdown_html`'s tables, in the report's iframe and on its front page alike;
+#: a table wider than the page scrolls in its own box instead of running under what is beside it.
+MARKDOWN_HTML_STYLE = (
+    ".runvar-md{font-family:system-ui,sans-serif;font-size:14px;line-height:1.45;max-width:100%}"
+    ".runvar-md .runvar-table{overflow-x:auto;max-width:100%}"
+    ".runvar-md table{border-collapse:collapse;margin:.5em 0 1em;width:auto;font-size:13px}"
+    ".runvar-md th,.runvar-md td{border-bottom:1px solid #d4d4d8;padding:.3em .45em;text-align:left;vertical-align:top}"
+    ".runvar-md th{border-bottom-width:2px}"
+    ".runvar-md code::before,.runvar-md code::after{content:none}"
+)
+
+
+def _inline_html(text: str) -> str:
+    """One Markdown cell or line as HTML: escaped, with ``**bold**`` and ```code``` spans."""
+    text = html.escape(text, quote=False)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+
+
+def markdown_html(markdown: str) -> str:
+    """The Markdown this package writes (``#`` headings, :func:`markdown_table` tables, text
+    lines) as an HTML fragment, every cell's text as in the Markdown (so numbers rounded as
+    there): the report shows it where it would show a raw CSV. Each text line is a paragraph.
+
+    >>> md = "## T\\n\\n" + markdown_table(["a", "b"], [["**x** < 1", "`y`"]]) + "\\nnote\\n"
+    >>> print(markdown_html(md))  # doctest: +ELLIPSIS
+    <div class="runvar-md"><style>...</style>
+    <h2>T</h2>
+    <div class="runvar-table"><table>
+    <thead><tr><th>a</th><th>b</th></tr></thead>
+    <tbody>
+    <tr><td><strong>x</strong> &lt; 1</td><td><code>y</code></td></tr>
+    </tbody></table></div>
+    <p>note</p>
+    </div>
+    """
+    out = [f'<div class="runvar-md"><style>{MARKDOWN_HTML_STYLE}</style>']
+    table: list[list[str]] = []
+
+    def cells(line: str) -> list[str]:
+        return [_inline_html(c.strip()) for c in line.strip()[1:-1].split(" | ")]
+
+    def flush() -> None:
+        if table:
+            head, body = table[0], table[2:]  # table[1] is the |---| line
+            out.append('<div class="runvar-table"><table>\n<thead><tr>' + "".join(f"<th>{c}</th>" for c in head)
+                       + "</tr></thead>\n<tbody>")
+            out.extend("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in body)
+            out.append("</tbody></table></div>")
+            table.clear()
+
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            table.append(cells(line))
+            continue
+        flush()
+        heading = re.match(r"(#{1,6}) (.*)", line)
+        if heading:
+            level = len(heading.group(1))
+            out.append(f"<h{level}>{_inline_html(heading.group(2))}</h{level}>")
+        elif line.strip():
+            out.append(f"<p>{_inline_html(line.strip())}</p>")
+    flush()
+    return "\n".join(out) + "\n</div>"
+
+
 def write_table(frame: pd.DataFrame, markdown: str, csv_path: str | os.PathLike[str],
-                md_path: str | os.PathLike[str]) -> None:
-    """Write the CSV and Markdown versions atomically."""
+                md_path: str | os.PathLike[str], html_path: str | os.PathLike[str] | None = None) -> None:
+    """Write the CSV and Markdown versions atomically, and the Markdown as HTML
+    (:func:`markdown_html`) when ``html_path`` is given."""
     write_atomic(csv_path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.10g"))
     write_atomic(md_path, lambda tmp: Path(tmp).write_text(markdown))
+    if html_path is not None:
+        write_atomic(html_path, lambda tmp: Path(tmp).write_text(markdown_html(markdown) + "\n", encoding="utf-8"))
 
 
 def plateau_frame(checks: Mapping[str, Mapping]) -> pd.DataFrame:
