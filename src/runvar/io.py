@@ -60,6 +60,20 @@ def _create_temp(path: Path) -> str:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
+def replace_between(text: str, start: str, end: str, body: str, what: str = "generated-block") -> str:
+    r"""``text`` with what lies between the marker lines ``start`` and ``end`` replaced by ``body``
+    (generated blocks in Markdown files); a clear error when a marker is missing.
+
+    >>> replace_between("a\n<!-- s -->\nold\n<!-- e -->\nz", "<!-- s -->", "<!-- e -->", "new\n")
+    'a\n<!-- s -->\nnew\n<!-- e -->\nz'
+    """
+    if start not in text or end not in text:
+        raise ValueError(f"{what} markers not found; expected the lines {start!r} and {end!r}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}{end}{tail}"
+
+
 def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> None:
     """Call ``write(tmp_path)`` and move the result onto ``path`` atomically."""
     with atomic_path(path) as tmp:
