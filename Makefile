@@ -21,6 +21,13 @@ study: $(STAMP)
 	$(VENV)/bin/snakemake --cores all --configfile config/config.yaml
 	$(VENV)/bin/snakemake --configfile config/config.yaml --report results/report.html
 
+# `make study` timed from an empty results/, and where its time went (benchmarks/study_cost.py)
+# written into docs/benchmarks.md: the figures the README quotes
+study-cost: $(STAMP)
+	@test ! -e results || { echo "results/ exists: move it aside (the cost is that of a study from nothing)"; exit 2; }
+	/usr/bin/time -v -o study.time $(MAKE) study
+	$(VENV)/bin/python benchmarks/study_cost.py --time study.time --write docs/benchmarks.md
+
 # the quick study plus the training-length ablations (RE Table 9, SD Table 7)
 study-full: $(STAMP)
 	$(VENV)/bin/snakemake --cores all --configfile config/full.yaml
