@@ -6,7 +6,7 @@ PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: study study-full convergence findings test test-fast report lint
+.PHONY: study study-cost study-full convergence findings test test-fast report lint
 
 $(STAMP): envs/requirements.txt pyproject.toml
 	$(PY) -m venv $(VENV)
