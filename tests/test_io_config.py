@@ -195,8 +195,12 @@ def test_full_config_adds_the_long_studies_to_the_quick_one():
     from runvar.studies import plan_studies
 
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    quick = plan_studies(validate_config(config, SCHEMA))
-    assert not quick["selection"].detail and "depth" not in config["studies"]
+    quick_resolved = validate_config(config, SCHEMA)
+    quick = plan_studies(quick_resolved)
+    # the quick study holds depth, architectures and weight selection, with stand-ins without crops
+    assert {"depth", "architectures", "selection"} <= set(config["studies"])
+    assert quick["selection"].setups["sel.lenet.k8"]["augment"]["crop_padding"] == 0
+    assert quick_resolved["setups"]["mlp512"]["augment"]["crop_padding"] == 0
     config = read_config_file(REPO / "config" / "full.yaml")
     resolved = validate_config(config, SCHEMA)
     plans = plan_studies(resolved)
@@ -209,6 +213,10 @@ def test_full_config_adds_the_long_studies_to_the_quick_one():
     assert {"cnn1d.cycles5", "cnn1d.onset60"} <= set(plans["reduction"].setups)
     assert {"depth", "architectures", "selection"} <= set(resolved["studies"])
     assert resolved["setups"]["mlp512"]["epochs"] == 1600
+    # full.yaml's paper-like recipes crop, and nothing of the quick stand-ins leaks into them
+    assert resolved["setups"]["mlp512"]["augment"]["crop_padding"] == 4
+    assert resolved["setups"]["mlp512"]["optimizer"]["weight_decay"] == 5.0e-4
+    assert plans["selection"].setups["sel.lenet.k8"]["augment"]["crop_padding"] == 4
     assert plans["selection"].setups["sel.lenet.learned"]["epochs"] == 1600
     assert "results/tables/selection_accuracy.md" in plans["selection"].targets
     # every recipe a table uses gets its plateau check, the long ones included
