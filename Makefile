@@ -47,6 +47,7 @@ findings: $(STAMP)
 
 test: $(STAMP)
 	-bash tests/slurm/install.sh  # root only; without SLURM the SLURM test is skipped, saying why (fails in CI)
+	-bash tests/browser/install.sh  # root only; without Chromium the report's browser test is skipped, saying why (fails in CI)
 	$(VENV)/bin/pytest -q
 
 # no snakemake, no SLURM, nothing slow (pytest marks workflow, slurm, slow): under 2 minutes on

@@ -101,10 +101,10 @@ def test_report_front_page_reads_claims_first(finished):
     claims, studies, appendix = (front.index(h) for h in
                                  ("Claims and verdicts</h1>", "Tables and figures by study</h1>", "Appendix: configuration</h1>"))
     assert claims < studies < appendix
-    verdicts = front[claims:studies]
-    assert "<caption>results/claims/sources_tiny_cnn.csv</caption>" in verdicts and "<th class=\"head\">verdict</th>" in verdicts
+    verdicts = front[claims:studies]  # results/claims/*.html: the claims Markdown as HTML
+    assert "<h2>Claims 1 and 2: tiny_cnn</h2>" in verdicts and "<th>Verdict</th>" in verdicts
     claim_rows = pd.read_csv(finished / "results/claims/sources_tiny_cnn.csv")
-    assert f"<td>{claim_rows['verdict'][0]}</td>" in verdicts
+    assert f"<strong>{claim_rows['verdict'][0]}</strong>" in verdicts
     assert "2. Sources of nondeterminism (SD Tables 1, 3; RE Table 4)</a>" in front[studies:appendix]
     assert "<details><summary>" in front[appendix:] and '"seeds_per_job": 3' in front[appendix:]
 
