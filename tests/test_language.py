@@ -13,7 +13,8 @@ from runvar.language.config import resolve_block, resolve_setup
 from runvar.language.corpus import CorpusError, batchify, build_corpus, load_corpus, ptb_corpus, pydoc_corpus, save_corpus
 from runvar.language.metrics import language_variability
 from runvar.language.models import LanguageModel, fo_pool, fo_pool_loop
-from runvar.language.runs import plateau_check, variant_metrics
+from runvar.language.runs import variant_metrics
+from runvar.plateau import VALID_PPL, plateau_check
 from runvar.language.train import train_language_run, window_length
 from runvar.runs import DeterminismError
 from runvar.seeds import run_seeds
@@ -180,8 +181,8 @@ def test_plateau_check_on_validation_ppl(tmp_path):
             path = tmp_path / f"{name}{i}.csv"
             path.write_text("epoch,valid_ppl\n" + "".join(f"{e + 1},{v}\n" for e, v in enumerate(ppl)))
             paths[name].append(path)
-    check = plateau_check("s", "all", paths["e"], paths["e2"], 1.0)
+    check = plateau_check("s", "all", paths["e"], paths["e2"], 1.0, VALID_PPL)
     assert check["valid_ppl"] == 41.0 and check["valid_ppl_double"] == pytest.approx(40.9)
     assert check["change"] == pytest.approx(-100 * 0.1 / 41) and check["converged"]
     assert check["curve_double"] == {"epochs": [2, 4], "valid_ppl": [41.0, pytest.approx(40.9)]}
-    assert not plateau_check("s", "all", paths["e"], paths["e2"], 0.2)["converged"]
+    assert not plateau_check("s", "all", paths["e"], paths["e2"], 0.2, VALID_PPL)["converged"]

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from runvar.runs import plateau_check, with_plateau
+from runvar.plateau import plateau_check, with_plateau
 from runvar.seeds import run_seeds
 from runvar.studies import StudyPlan, plateau_plan
 from runvar.train import train_run

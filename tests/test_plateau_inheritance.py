@@ -6,7 +6,7 @@ import pytest
 
 from runvar.config import load_schema, validate_config
 from runvar.config.files import read_config_file
-from runvar.runs import plateau_check
+from runvar.plateau import plateau_check
 from runvar.studies import StudyPlan, plan_studies, plateau_plan
 from tests.test_plateau import histories
 

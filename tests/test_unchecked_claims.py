@@ -11,7 +11,7 @@ import yaml
 from runvar.claims import CHECK_OFF_NOTE, INTERVAL_NOTE, NOT_CHECKED, NOT_CONVERGED, claims_markdown
 from runvar.config import ConfigError, load_schema, validate_config
 from runvar.reduction.claims import claim_reduction
-from runvar.runs import with_plateau
+from runvar.plateau import with_plateau
 from runvar.sources.claims import sources_claims
 from runvar.studies import plan_studies
 from tests.test_claims_tables import sources_rows

@@ -2,7 +2,7 @@
 
 from runvar.io import save_json
 from runvar.io import log_to
-from runvar.runs import plateau_check
+from runvar.plateau import plateau_check
 
 with log_to(snakemake.log[0]) as log:
     record = plateau_check(snakemake.wildcards.setup, snakemake.params.variant, snakemake.input.histories,

@@ -2,7 +2,7 @@
 
 from runvar.io import log_to
 from runvar.plots import plateau_figure, save_figure
-from runvar.runs import load_plateau
+from runvar.plateau import load_plateau
 from runvar.tables import plateau_frame, plateau_markdown, write_table
 
 with log_to(snakemake.log[0]) as log:

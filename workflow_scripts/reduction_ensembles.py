@@ -2,7 +2,7 @@
 
 from runvar.io import log_to
 from runvar.reduction.ensembles import ensemble_rows, frame_markdown, reduction_frame
-from runvar.runs import load_plateau
+from runvar.plateau import load_plateau
 from runvar.tables import add_convergence, write_table
 
 with log_to(snakemake.log[0]) as log:

@@ -3,7 +3,7 @@
 from runvar.io import log_to
 from runvar.reduction.ensembles import frame_markdown
 from runvar.reduction.rows import row_table_frame
-from runvar.runs import load_plateau
+from runvar.plateau import load_plateau
 from runvar.tables import add_convergence, write_table
 
 with log_to(snakemake.log[0]) as log:

@@ -5,7 +5,7 @@ from runvar.io import log_to
 from runvar.reduction.claims import claim_reduction
 from runvar.reduction.ensembles import frame_markdown, reduction_frame
 from runvar.reduction.tta import tta_rows
-from runvar.runs import load_plateau, with_plateau
+from runvar.plateau import load_plateau, with_plateau
 from runvar.tables import add_convergence, write_table
 
 with log_to(snakemake.log[0]) as log:

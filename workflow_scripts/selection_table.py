@@ -1,7 +1,7 @@
 """Rule selection_table: mean accuracy, accuracy SD and SD reduction vs learned weights per (model, k)."""
 
 from runvar.io import log_to
-from runvar.runs import load_plateau
+from runvar.plateau import load_plateau
 from runvar.selection.report import accuracy_frame, accuracy_markdown, gate_on_plateau, run_accuracies
 from runvar.tables import add_convergence, write_table
 

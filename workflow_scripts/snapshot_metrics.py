@@ -3,7 +3,8 @@ snapshot ensembles of {setup}.cycles{N}'s `all` runs, with that recipe's plateau
 
 from runvar.io import log_to, save_json
 from runvar.reduction.ensembles import snapshot_ensemble_stack
-from runvar.runs import load_plateau, variant_metrics, with_plateau
+from runvar.plateau import load_plateau, with_plateau
+from runvar.runs import variant_metrics
 
 with log_to(snakemake.log[0]) as log:
     row = variant_metrics(

@@ -4,7 +4,7 @@ from runvar.io import log_to
 from runvar.metrics import spread_over_time
 from runvar.plots import save_figure
 from runvar.sources.figures import over_time_figure
-from runvar.runs import history_matrix
+from runvar.io import history_matrix
 
 with log_to(snakemake.log[0]) as log:
     spreads = {

@@ -3,7 +3,8 @@ plateau check of the setup's recipe when it has one."""
 
 from runvar.io import save_json
 from runvar.io import log_to
-from runvar.runs import load_plateau, variant_metrics, with_plateau
+from runvar.plateau import load_plateau, with_plateau
+from runvar.runs import variant_metrics
 
 with log_to(snakemake.log[0]) as log:
     row = variant_metrics(

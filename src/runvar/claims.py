@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .plateau import CONVERGENCE_CHECK
 from .tables import markdown_table
 
 #: The SD metrics claims quote: (metrics key, label, format).
@@ -68,9 +69,6 @@ NOT_CONVERGED = "inconclusive: not converged"
 #: The verdict of a claim with a row that has no plateau check (and the config does not say the
 #: check is off for its setup): unchecked is not converged.
 NOT_CHECKED = "inconclusive: convergence not checked"
-#: A metrics row's key saying why it has no plateau check: ``"off"`` when the config switched the
-#: check off for its setup (``convergence_check.off``).
-CONVERGENCE_CHECK = "convergence_check"
 #: Written beside each verdict that stands without a plateau check because the config says so.
 CHECK_OFF_NOTE = " (convergence check off)"
 

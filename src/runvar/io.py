@@ -3,6 +3,7 @@ job logs (:func:`log_to`)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import secrets
@@ -10,7 +11,7 @@ import sys
 import time
 import traceback
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,18 @@ def seed_of_run_dir(path: str | os.PathLike[str]) -> int:
     if not (name.startswith("seed") and name[4:].isdigit() and int(name[4:]) >= 1):
         raise ValueError(f"{path}: a run directory is named seed{{r}} with r >= 1, got {name!r}")
     return int(name[4:])
+
+
+def history_matrix(paths: Sequence[str | os.PathLike[str]], column: str = "test_cross_entropy") -> np.ndarray:
+    """(R, epochs) matrix of one history column over runs; all runs must have the same epochs
+    (NaN where a run's test set was not evaluated that epoch)."""
+    rows = []
+    for path in paths:
+        with open(path, newline="") as fh:
+            rows.append([float(r[column]) for r in csv.DictReader(fh)])
+    if len({len(r) for r in rows}) != 1:
+        raise ValueError(f"histories have different numbers of epochs: {sorted({len(r) for r in rows})}")
+    return np.array(rows)
 
 
 def save_json(path: str | os.PathLike[str], obj: Any) -> None:

@@ -231,18 +231,6 @@ def load_metrics_rows(paths: Sequence[str | os.PathLike[str]]) -> dict[str, dict
     return rows
 
 
-def history_matrix(paths: Sequence[str | os.PathLike[str]], column: str = "test_cross_entropy") -> np.ndarray:
-    """(R, epochs) matrix of one history column over runs; all runs must have the same epochs
-    (NaN where a run's test set was not evaluated that epoch)."""
-    rows = []
-    for path in paths:
-        with open(path, newline="") as fh:
-            rows.append([float(r[column]) for r in csv.DictReader(fh)])
-    if len({len(r) for r in rows}) != 1:
-        raise ValueError(f"histories have different numbers of epochs: {sorted({len(r) for r in rows})}")
-    return np.array(rows)
-
-
 def load_trained_models(
     setup: Mapping[str, Any], input_shape: tuple[int, ...], num_classes: int,
     model_path: str | os.PathLike[str], device: torch.device | str = "cpu",
@@ -263,71 +251,3 @@ def execution_device(setup: Mapping[str, Any]) -> torch.device:
     device = resolve_device(execution["device"])
     configure(device, int(execution["threads"]), False)
     return device
-
-
-def _final_and_curve(paths: Sequence[str | os.PathLike[str]]) -> tuple[np.ndarray, float, dict[str, list]]:
-    """Each run's final test accuracy (%), the mean final CE and the mean accuracy curve."""
-    accuracy = history_matrix(paths, "test_accuracy") * 100.0
-    cross_entropy = history_matrix(paths, "test_cross_entropy")
-    evaluated = ~np.isnan(accuracy).any(axis=0)
-    epochs = np.arange(1, accuracy.shape[1] + 1)[evaluated]
-    curve = {"epochs": epochs.tolist(), "accuracy": accuracy[:, evaluated].mean(axis=0).tolist()}
-    return accuracy[:, -1], float(cross_entropy[:, -1].mean()), curve
-
-
-def change_standard_error(before: np.ndarray, after: np.ndarray) -> float:
-    """The standard error of the difference of two means, sqrt(s1^2/n1 + s2^2/n2) with sample
-    variances (ddof 1): the precision of a plateau check's change (STUDY.md: at most 0.1 points).
-
-    >>> round(change_standard_error(np.array([97.0, 98.0, 99.0]), np.array([98.0, 98.0, 98.0, 98.0])), 4)
-    0.5774
-    """
-    return float(np.sqrt(np.var(before, ddof=1) / len(before) + np.var(after, ddof=1) / len(after)))
-
-
-def plateau_check(
-    setup: str,
-    variant: str,
-    histories: Sequence[str | os.PathLike[str]],
-    double_histories: Sequence[str | os.PathLike[str]],
-    max_change: float,
-) -> dict[str, Any]:
-    """STUDY.md's plateau rule for one recipe: do the same seeds trained for twice the epochs
-    change the mean final test accuracy by less than ``max_change`` points?
-
-    ``histories`` are the ``history.csv`` of runs 1..n of (setup, variant), ``double_histories``
-    those of the same runs of the setup with doubled epochs. Test CE is reported beside it
-    (it keeps falling under a cosine schedule long after accuracy has settled), not tested.
-    """
-    finals, cross_entropy, curve = _final_and_curve(histories)
-    finals2, cross_entropy2, curve2 = _final_and_curve(double_histories)
-    accuracy, accuracy2 = float(finals.mean()), float(finals2.mean())
-    change = accuracy2 - accuracy
-    return {
-        "setup": setup, "variant": variant, "runs": len(histories),
-        "epochs": curve["epochs"][-1], "double_epochs": curve2["epochs"][-1],
-        "accuracy": accuracy, "accuracy_double": accuracy2, "change": change,
-        "change_se": change_standard_error(finals, finals2),
-        "cross_entropy": cross_entropy, "cross_entropy_double": cross_entropy2,
-        "cross_entropy_change_pct": 100.0 * (cross_entropy2 - cross_entropy) / cross_entropy,
-        "max_change": float(max_change), "converged": bool(abs(change) < max_change),
-        "curve": curve, "curve_double": curve2,
-    }
-
-
-def load_plateau(paths: Sequence[str | os.PathLike[str]]) -> dict[str, dict]:
-    """Plateau checks (:func:`plateau_check` records) keyed by setup."""
-    return {record["setup"]: record for record in (load_json(p) for p in paths)}
-
-
-def with_plateau(row: Mapping[str, Any], check: Mapping[str, Any] | None, off: bool = False) -> dict[str, Any]:
-    """``row`` with its recipe's plateau check: ``converged``, ``plateau_change`` (points from
-    E to 2E epochs) and ``plateau_recipe``. Without a check, ``row`` unchanged (its claims are
-    then ``inconclusive: convergence not checked``), or with ``off`` (the config's
-    ``convergence_check.off`` names its setup) marked ``convergence_check: off``."""
-    from .claims import CONVERGENCE_CHECK  # here: runvar.claims imports pandas, training needs none
-
-    if check is None:
-        return {**row, CONVERGENCE_CHECK: "off"} if off else dict(row)
-    return {**row, "converged": bool(check["converged"]), "plateau_change": float(check["change"]),
-            "plateau_recipe": check["setup"]}

@@ -137,7 +137,7 @@ def write_table(frame: pd.DataFrame, markdown: str, csv_path: str | os.PathLike[
 
 
 def plateau_frame(checks: Mapping[str, Mapping]) -> pd.DataFrame:
-    """One row per recipe's plateau check (:func:`runvar.runs.plateau_check`)."""
+    """One row per recipe's plateau check (:func:`runvar.plateau.plateau_check`)."""
     keys = ["setup", "variant", "runs", "epochs", "double_epochs", "accuracy", "accuracy_double", "change",
             "change_se", "max_change", "converged", "cross_entropy", "cross_entropy_double", "cross_entropy_change_pct"]
     return pd.DataFrame([{key: check[key] for key in keys} for check in checks.values()], columns=keys)

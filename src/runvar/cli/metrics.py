@@ -6,7 +6,8 @@ import argparse
 
 from ..io import load_json
 from ..metrics import BOOTSTRAP_RESAMPLES, variability
-from ..runs import load_plateau, variant_row, with_plateau
+from ..plateau import load_plateau, with_plateau
+from ..runs import variant_row
 from .inputs import add_format_argument, add_input_arguments, emit, key_value_table, load_runs
 
 

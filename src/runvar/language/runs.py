@@ -102,31 +102,3 @@ def variant_metrics(variant: str, prediction_paths: Sequence[str | os.PathLike[s
     if pooled:
         row["pooled_unlike"] = pooled
     return row
-
-
-def with_plateau_check(row: Mapping[str, Any], check: Mapping[str, Any]) -> dict[str, Any]:
-    """``row`` with its setup's plateau check: ``converged``, ``plateau_change`` (% of validation
-    PPL from E to 2E epochs) and ``plateau_recipe``, the keys the image rows carry."""
-    return {**row, "converged": bool(check["converged"]), "plateau_change": float(check["change"]),
-            "plateau_recipe": check["setup"]}
-
-
-def _final_and_curve(paths: Sequence[str | os.PathLike[str]]) -> tuple[float, dict[str, list]]:
-    """Mean final validation PPL over runs, and the mean curve over the evaluated epochs."""
-    ppl = np.array([np.atleast_1d(np.genfromtxt(p, delimiter=",", names=True)["valid_ppl"]) for p in paths])
-    evaluated = ~np.isnan(ppl).any(axis=0)
-    epochs = np.arange(1, ppl.shape[1] + 1)[evaluated]
-    return float(ppl[:, -1].mean()), {"epochs": epochs.tolist(), "valid_ppl": ppl[:, evaluated].mean(axis=0).tolist()}
-
-
-def plateau_check(setup: str, variant: str, histories: Sequence[str | os.PathLike[str]],
-                  double_histories: Sequence[str | os.PathLike[str]], max_change_pct: float) -> dict[str, Any]:
-    """The plateau rule for a language setup: do the same seeds trained for twice the epochs
-    change the mean final validation PPL by less than ``max_change_pct`` percent?"""
-    ppl, curve = _final_and_curve(histories)
-    ppl2, curve2 = _final_and_curve(double_histories)
-    change = 100.0 * (ppl2 - ppl) / ppl
-    return {"setup": setup, "variant": variant, "runs": len(histories), "epochs": curve["epochs"][-1],
-            "double_epochs": curve2["epochs"][-1], "valid_ppl": ppl, "valid_ppl_double": ppl2,
-            "change": change, "max_change": float(max_change_pct),
-            "converged": bool(abs(change) < max_change_pct), "curve": curve, "curve_double": curve2}
