@@ -10,11 +10,14 @@ _SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, _SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p))
 
+from runvar.claims import claims_options
 from runvar.config import load_schema, max_runs as config_max_runs, validate_config
 from runvar.config.files import with_bases
 from runvar.execution import allow_pooling_of, execution_of
+from runvar.metrics import bootstrap_options
 from runvar.seeds import VARIANTS, first_run_is_none, trained_variant
-from runvar.studies import PLATEAU_JSON, REPORT_CATEGORIES as REPORT, metrics_runs, plan_studies, unchecked_setups, variant_runs
+from runvar.studies import PLATEAU_JSON, REPORT_CATEGORIES as REPORT, job_resources, metrics_runs, plan_studies
+from runvar.studies import seed_chunks, seeds_per_job, unchecked_setups, variant_runs
 
 
 # `extends:` (runvar.config.files): the named base under the file's values, before validation;
@@ -29,11 +32,10 @@ STUDIES = CFG["studies"]
 PLANS = plan_studies(CFG)
 for _plan in PLANS.values():
     SETUPS.update(_plan.setups)
-SEEDS_PER_JOB = CFG.get("train", {}).get("seeds_per_job", 1)
-BOOTSTRAP = {"resamples": 10000, "seed": 0, **CFG.get("bootstrap", {})}
-CLAIMS = {"margin": [0.5, 2.0], **CFG.get("claims", {})}
-RESOURCES = CFG.get("resources", {})
+SEEDS_PER_JOB = seeds_per_job(CFG)
 # params of the metrics rules (so that changing them redoes the rows they change)
+BOOTSTRAP = bootstrap_options(CFG)
+CLAIMS = claims_options(CFG)
 ALLOW_POOLING = allow_pooling_of(CFG)
 UNCHECKED = set(unchecked_setups(CFG))
 RUN_DIR = "results/runs/{setup}/{variant}/seed{seed}"
@@ -94,11 +96,6 @@ def setup_threads(wildcards):
     return execution_of(SETUPS[wildcards.setup])["threads"]
 
 
-def seed_chunks(runs, size, first=1):
-    """Seeds first..runs in consecutive chunks of ``size`` (one training job each)."""
-    return [list(range(start, min(start + size, runs + 1))) for start in range(first, runs + 1, size)]
-
-
 def study_metrics(wildcards):
     """Metrics rows of a table study, setup by setup: its variants, then its snapshot row."""
     study = STUDIES[wildcards.study]
@@ -129,11 +126,8 @@ def setup_of(wildcards):
 
 
 def resources_for(kind):
-    """Cluster resources of a kind of rule from the config (defaults for the rest)."""
-    merged = {"runtime": 10, "mem_mb": 1000, "cpus_per_task": 1}
-    merged.update(RESOURCES.get("default", {}))
-    merged.update(RESOURCES.get(kind, {}))
-    return merged
+    """Cluster resources of a kind of rule from the config (runvar.studies.job_resources)."""
+    return job_resources(CFG.get("resources"), kind)
 
 
 def all_targets():

@@ -1,11 +1,11 @@
 # Reducing variability and watching it grow: input helpers over the studies' plan
 # (runvar.reduction.plan; its derived setups joined SETUPS in common.smk and are trained by
 # rules/train.smk). Functions only; the rules are in rules/reduction.smk.
-from runvar.reduction.plan import ROW_TABLES
+from runvar.reduction.plan import ROW_TABLES, tta_crop_padding
 
 REDUCTION = PLANS["reduction"].detail
 TTA_METHODS = list(dict.fromkeys(m for spec in REDUCTION.get("tta", {}).values() for m in spec["methods"]))
-TTA_PADDING = int((STUDIES.get("tta") or {}).get("crop_padding", 4))
+TTA_PADDING = tta_crop_padding(STUDIES)
 
 
 def spec_files(spec, name):

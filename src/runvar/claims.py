@@ -64,6 +64,20 @@ def range_verdict(ci95: tuple[float, float], claimed: tuple[float, float]) -> st
 
 # --- Effect sizes with bootstrap intervals over runs ------------------------------------------
 
+#: The ratio margin [low, high] of claims 1 (equivalence) and 2 (at least low) when the config's
+#: ``claims.margin`` is not set: "within a factor of 2".
+CLAIM_MARGIN: tuple[float, float] = (0.5, 2.0)
+
+
+def claims_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config's ``claims`` block over its defaults (``margin``: :data:`CLAIM_MARGIN`).
+
+    >>> claims_options({})
+    {'margin': [0.5, 2.0]}
+    """
+    return {"margin": list(CLAIM_MARGIN), **(config.get("claims") or {})}
+
+
 #: The verdict of a claim whose runs are not on their accuracy plateau.
 NOT_CONVERGED = "inconclusive: not converged"
 #: The verdict of a claim with a row that has no plateau check (and the config does not say the

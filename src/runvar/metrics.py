@@ -16,6 +16,7 @@ examples at a time (:mod:`runvar.stats.pairwise`), so :func:`variability` also t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -23,8 +24,20 @@ from scipy.special import log_softmax
 
 from .stats.pairwise import PairwiseMatrices, RunStack, pairwise_matrices
 
-#: Bootstrap resamples of the R per-run values for the SD-of-SD error bar (STUDY.md).
+#: Bootstrap resamples of the R per-run values for the SD-of-SD error bar (STUDY.md), and the
+#: seed of the resampling: the defaults of the config's ``bootstrap`` block.
 BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 0
+
+
+def bootstrap_options(config: Mapping[str, Any]) -> dict[str, int]:
+    """The config's ``bootstrap`` block over its defaults (:data:`BOOTSTRAP_RESAMPLES`,
+    :data:`BOOTSTRAP_SEED`): the ``resamples`` and ``seed`` of every bootstrap interval.
+
+    >>> bootstrap_options({"bootstrap": {"seed": 3}})
+    {'resamples': 10000, 'seed': 3}
+    """
+    return {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED, **(config.get("bootstrap") or {})}
 
 
 def _check_stack(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -161,3 +161,33 @@ def switch_off_checks(config: Mapping, plans: Mapping[str, StudyPlan]) -> None:
                           f"valid: {checked}")
     for plan in plans.values():
         plan.recipes = {setup: recipe for setup, recipe in plan.recipes.items() if setup not in off}
+
+
+def seeds_per_job(config: Mapping) -> int:
+    """Runs trained one after another in one job (``train.seeds_per_job``, default 1: one job per seed)."""
+    return int((config.get("train") or {}).get("seeds_per_job", 1))
+
+
+def seed_chunks(runs: int, size: int, first: int = 1) -> list[list[int]]:
+    """Seeds ``first``..``runs`` in consecutive chunks of ``size``: the seeds of one training job each.
+
+    >>> seed_chunks(10, 4), seed_chunks(5, 2, first=2)
+    ([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]], [[2, 3], [4, 5]])
+    """
+    return [list(range(start, min(start + size, runs + 1))) for start in range(first, runs + 1, size)]
+
+
+#: Cluster resources of a job whose kind the config's ``resources`` block does not set.
+JOB_RESOURCES: dict[str, int] = {"runtime": 10, "mem_mb": 1000, "cpus_per_task": 1}
+
+
+def job_resources(resources: Mapping[str, Mapping] | None, kind: str,
+                  defaults: Mapping[str, Any] = JOB_RESOURCES) -> dict[str, Any]:
+    """Cluster resources of a kind of job (``default``, ``train``): ``defaults``, then the
+    ``default`` entry of the config's ``resources`` block, then the kind's own entry.
+
+    >>> job_resources({"default": {"mem_mb": 2000}, "train": {"runtime": 60}}, "train")
+    {'runtime': 60, 'mem_mb': 2000, 'cpus_per_task': 1}
+    """
+    resources = resources or {}
+    return {**defaults, **resources.get("default", {}), **resources.get(kind, {})}

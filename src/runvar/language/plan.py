@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..studies import StudyPlan
+from ..studies import StudyPlan, seed_chunks, seeds_per_job
 
 RUN_DIR = "results/language/runs/{setup}/{variant}/seed{seed}"
 CORPUS_NPZ = "results/language/data/{corpus}.npz"
@@ -23,15 +23,6 @@ def report_files(setup: str) -> dict[str, str]:
     return {"csv": f"results/tables/language_{setup}.csv", "md": f"results/tables/language_{setup}.md",
             "claims_csv": f"results/claims/language_{setup}.csv", "claims_md": f"results/claims/language_{setup}.md",
             "png": f"results/figures/language_{setup}.png", "pdf": f"results/figures/language_{setup}.pdf"}
-
-
-def seed_spans(runs: int, size: int) -> list[tuple[int, int]]:
-    """Seeds 1..runs in consecutive (first, last) chunks of ``size``.
-
-    >>> seed_spans(10, 4)
-    [(1, 4), (5, 8), (9, 10)]
-    """
-    return [(first, min(first + size - 1, runs)) for first in range(1, runs + 1, size)]
 
 
 def plan(config: Mapping) -> StudyPlan:
@@ -62,11 +53,11 @@ def plan(config: Mapping) -> StudyPlan:
         setups[double] = {**setups[name], "epochs": 2 * int(setups[name]["epochs"])}
         doubled[name] = double
         runs[f"{double}/{plateau['variant']}"] = int(plateau["runs"])
-    per_job = int((config.get("train") or {}).get("seeds_per_job", 1))
+    per_job = seeds_per_job(config)
     chunks: dict[tuple[int, int], list[str]] = {}
     for key, count in runs.items():
-        for span in seed_spans(count, per_job):
-            chunks.setdefault(span, []).append(key)
+        for seeds in seed_chunks(count, per_job):
+            chunks.setdefault((seeds[0], seeds[-1]), []).append(key)
     targets = [path for name in doubled for path in report_files(name).values()]
     return StudyPlan(targets=targets, detail={"setups": setups, "variants": variants, "runs": runs,
                                               "doubled": doubled, "plateau": plateau, "chunks": chunks})

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..claims import CLAIM_1, CLAIM_2, claim_summary, ratio_test
+from ..metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from ..plots import plt
 from ..tables import markdown_table
 
@@ -54,8 +55,8 @@ def language_markdown(frame: pd.DataFrame, title: str, check: Mapping | None) ->
     return f"## {title}\n\n" + markdown_table(header, body) + notes
 
 
-def language_claims(rows: Mapping[str, Mapping], margin: Sequence[float], resamples: int = 10_000,
-                    seed: int = 0) -> tuple[list[dict], list[dict]]:
+def language_claims(rows: Mapping[str, Mapping], margin: Sequence[float], resamples: int = BOOTSTRAP_RESAMPLES,
+                    seed: int = BOOTSTRAP_SEED) -> tuple[list[dict], list[dict]]:
     """(per-claim verdicts, per-test rows) of claims 1 and 2 from the metrics rows by variant."""
     margin = (float(margin[0]), float(margin[1]))
     tests1 = [ratio_test("1", rows, v, "all", key, margin, True, resamples, seed, label)

@@ -23,6 +23,18 @@ from ..seeds import VARIANTS, variant_sources
 from ..studies import StudyPlan
 from .tta import tta_methods
 
+#: Padding of the TTA crop views when ``studies.tta.crop_padding`` is not set.
+TTA_CROP_PADDING = 4
+
+
+def tta_crop_padding(studies: Mapping[str, Any]) -> int:
+    """The padding of the TTA crop views: ``studies.tta.crop_padding``, else :data:`TTA_CROP_PADDING`.
+
+    >>> tta_crop_padding({}), tta_crop_padding({"tta": {"crop_padding": 2}})
+    (4, 2)
+    """
+    return int((studies.get("tta") or {}).get("crop_padding", TTA_CROP_PADDING))
+
 
 def _check_variants(where: str, variants: list[str], onset: bool = False) -> None:
     for variant in variants:
@@ -90,7 +102,7 @@ def reduction_plan(
                 "views": list(block["views"]),
                 "strategies": list(block.get("strategies", ["tta"])),
                 "methods": tta_methods(block.get("strategies", ["tta"]), block["views"]),
-                "crop_padding": int(block.get("crop_padding", 4)),
+                "crop_padding": tta_crop_padding(studies),
             }
     block = studies.get("onset")
     if block:

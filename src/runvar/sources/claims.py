@@ -19,15 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..claims import CLAIM_1, CLAIM_2, MEASURES, claim_summary, ratio_test
+from ..claims import CLAIM_1, CLAIM_2, CLAIM_MARGIN, MEASURES, claim_summary, ratio_test
+from ..metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from ..seeds import SINGLE_SOURCE_VARIANTS
 
 
-DEFAULT_MARGIN: tuple[float, float] = (0.5, 2.0)
-
-
-def sources_claims(rows: Mapping[str, Mapping], margin: Sequence[float] = DEFAULT_MARGIN,
-                   resamples: int = 10_000, seed: int = 0) -> tuple[list[dict], list[dict]]:
+def sources_claims(rows: Mapping[str, Mapping], margin: Sequence[float] = CLAIM_MARGIN,
+                   resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> tuple[list[dict], list[dict]]:
     """(per-claim verdicts, per-test rows) of claims 1 and 2 from the metrics rows by variant."""
     margin = (float(margin[0]), float(margin[1]))
     singles = [v for v in SINGLE_SOURCE_VARIANTS if v in rows]
