@@ -1,8 +1,9 @@
 # Snapp & Shamir's synthetic irreproducibility study (STUDY.md, "Synthetic irreproducibility").
 # One job per setting (all its pairs, windows and init modes trained together), then one
-# summary job writing every figure's table and plot. The plan is runvar.synthetic.plan, made
-# in common.smk from the validated config (so --config overrides arrive typed); included
-# without common.smk, these rules plan from the config with its --config strings read as YAML.
+# summary job writing every figure's table and plot. Everything comes from the study's plan,
+# runvar.synthetic.plan: PLANS["synthetic"], made in common.smk from the validated config (so
+# --config overrides arrive typed); included without common.smk, these rules make that one plan
+# from the config with its --config strings read as YAML.
 from pathlib import Path
 
 from runvar.config import coerce_overrides, load_schema
@@ -10,16 +11,13 @@ from runvar.studies import REPORT_CATEGORIES as REPORT
 from runvar.synthetic.plan import SETTING_JSON as SYNTHETIC_SETTING_JSON, figure_files
 from runvar.synthetic.plan import plan as synthetic_plan
 
-if "PLANS" in globals():
-    SYNTHETIC = CFG.get("synthetic") or {}
-    SYNTHETIC_PLAN = PLANS["synthetic"]
-else:
+if "PLANS" not in globals():
     _SCHEMA = load_schema(Path(workflow.current_basedir).parent / "config" / "schema.yaml")
-    SYNTHETIC = coerce_overrides(config, _SCHEMA).get("synthetic") or {}
-    SYNTHETIC_PLAN = synthetic_plan({"synthetic": SYNTHETIC})
+    PLANS = {"synthetic": synthetic_plan(coerce_overrides(config, _SCHEMA))}
+SYNTHETIC_PLAN = PLANS["synthetic"]
 SYNTHETIC_SETTINGS = SYNTHETIC_PLAN.detail["settings"]
 SYNTHETIC_FIGURES = SYNTHETIC_PLAN.detail["figures"]
-SYNTHETIC_RESOURCES = {"runtime": 30, "mem_mb": 2000, "cpus_per_task": 1, **SYNTHETIC.get("resources", {})}
+SYNTHETIC_RESOURCES = SYNTHETIC_PLAN.detail["resources"]
 
 
 def synthetic_outputs(kind, ext):
