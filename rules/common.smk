@@ -14,10 +14,16 @@ from runvar.claims import claims_options
 from runvar.config import load_schema, max_runs as config_max_runs, validate_config
 from runvar.config.files import with_bases
 from runvar.execution import allow_pooling_of, execution_of
+from runvar.language.plan import report_files as language_report_files
 from runvar.metrics import bootstrap_options
+from runvar.reduction.plan import REDUCTION_FILE
 from runvar.seeds import VARIANTS, first_run_is_none, trained_variant
-from runvar.studies import PLATEAU_JSON, REPORT_CATEGORIES as REPORT, job_resources, metrics_runs, plan_studies
-from runvar.studies import seed_chunks, seeds_per_job, unchecked_setups, variant_runs
+from runvar.selection.plan import SELECTION_FILE
+from runvar.sources.plan import OVER_TIME_FILES, SOURCES_FILES, STUDY_TABLE_FILES
+from runvar.studies import DATA_NPZ, METRICS_JSON, PLATEAU_FILES, PLATEAU_JSON, REPORT_CATEGORIES as REPORT, RUN_DIR
+from runvar.studies import job_resources, metrics_runs, plan_studies, seed_chunks, seeds_per_job, unchecked_setups
+from runvar.studies import variant_runs
+from runvar.summary import SUMMARY_FILES
 
 
 # `extends:` (runvar.config.files): the named base under the file's values, before validation;
@@ -38,7 +44,6 @@ BOOTSTRAP = bootstrap_options(CFG)
 CLAIMS = claims_options(CFG)
 ALLOW_POOLING = allow_pooling_of(CFG)
 UNCHECKED = set(unchecked_setups(CFG))
-RUN_DIR = "results/runs/{setup}/{variant}/seed{seed}"
 
 
 wildcard_constraints:
@@ -100,7 +105,7 @@ def study_metrics(wildcards):
     """Metrics rows of a table study, setup by setup: its variants, then its snapshot row."""
     study = STUDIES[wildcards.study]
     snapshots = PLANS["sources"].detail["snapshots"].get(wildcards.study, {})
-    return [f"results/metrics/{s}/{v}.json" for s in study["setups"]
+    return [METRICS_JSON.format(setup=s, variant=v) for s in study["setups"]
             for v in study["variants"] + ["snapshot"] * (s in snapshots)]
 
 
@@ -118,7 +123,7 @@ def over_time_histories(wildcards):
 
 def sources_metrics(wildcards):
     variants = STUDIES["sources"]["variants"]
-    return [f"results/metrics/{wildcards.setup}/{v}.json" for v in variants]
+    return [METRICS_JSON.format(setup=wildcards.setup, variant=v) for v in variants]
 
 
 def setup_of(wildcards):
@@ -133,7 +138,7 @@ def resources_for(kind):
 def all_targets():
     """Every study's files (runvar.studies.plan_studies), and the findings when there is a
     sources study to summarise."""
-    summary = ["results/summary.json", "results/findings.md"] if SUMMARY_SETUP else []
+    summary = list(SUMMARY_FILES.values()) if SUMMARY_SETUP else []
     return [target for plan in PLANS.values() for target in plan.targets] + summary
 
 
@@ -158,22 +163,22 @@ def summary_inputs():
         return {}
     setup = SUMMARY_SETUP
     files = {
-        "sources": f"results/tables/sources_{setup}.csv",
-        "sources_claims": f"results/claims/sources_{setup}.csv",
-        "plateau": "results/tables/plateau.csv",
+        "sources": SOURCES_FILES["csv"].format(setup=setup),
+        "sources_claims": SOURCES_FILES["claims_csv"].format(setup=setup),
+        "plateau": PLATEAU_FILES["csv"],
     }
     if "depth" in STUDIES:
-        files["depth"] = "results/tables/depth.csv"
+        files["depth"] = STUDY_TABLE_FILES["csv"].format(study="depth")
     if setup in PLANS["reduction"].detail.get("ensembles", {}):
-        files["ensembles"] = f"results/tables/ensembles_{setup}.csv"
+        files["ensembles"] = REDUCTION_FILE.format(kind="tables", stem="ensembles", setup=setup, ext="csv")
     if setup in PLANS["reduction"].detail.get("tta", {}):
-        files["reduction_claims"] = f"results/claims/reduction_{setup}.csv"
+        files["reduction_claims"] = REDUCTION_FILE.format(kind="claims", stem="reduction", setup=setup, ext="csv")
     if PLANS["selection"].detail:
-        files["selection"] = "results/tables/selection_accuracy.csv"
+        files["selection"] = SELECTION_FILE.format(kind="tables", name="accuracy", ext="csv")
     language = list(PLANS["language"].detail.get("doubled", {}))  # the language table setups
     if language:
-        files["language"] = f"results/tables/language_{language[0]}.csv"
-        files["language_claims"] = f"results/claims/language_{language[0]}.csv"
+        files["language"] = language_report_files(language[0])["csv"]
+        files["language_claims"] = language_report_files(language[0])["claims_csv"]
     return files
 
 

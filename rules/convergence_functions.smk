@@ -13,4 +13,4 @@ def convergence_rows(wildcards):
 
 def convergence_metrics(wildcards):
     """The metrics row of every planned (length, variant), in the order of convergence_rows."""
-    return [f"results/metrics/{row['setup']}/{row['variant']}.json" for row in convergence_rows(wildcards)]
+    return [METRICS_JSON.format(setup=row["setup"], variant=row["variant"]) for row in convergence_rows(wildcards)]

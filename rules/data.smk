@@ -1,6 +1,6 @@
 rule prepare_data:
     output:
-        "results/data/{dataset}.npz",
+        DATA_NPZ,
     params:
         options=lambda wc: CFG["datasets"][wc.dataset],
     log:

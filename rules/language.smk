@@ -28,9 +28,9 @@ for (_first, _last), _keys in LANGUAGE.get("chunks", {}).items():
         input:
             corpus=language_corpus_input,
         output:
-            predictions=[f"results/language/runs/{{key}}/seed{s}/predictions.npz" for s in range(_first, _last + 1)],
-            records=[f"results/language/runs/{{key}}/seed{s}/run.json" for s in range(_first, _last + 1)],
-            histories=[f"results/language/runs/{{key}}/seed{s}/history.csv" for s in range(_first, _last + 1)],
+            predictions=language_chunk_files(_first, _last, "predictions.npz"),
+            records=language_chunk_files(_first, _last, "run.json"),
+            histories=language_chunk_files(_first, _last, "history.csv"),
         wildcard_constraints:
             key=_one_of(_keys),
         params:
@@ -93,27 +93,27 @@ rule language_report:
         unpack(language_report_inputs),
     output:
         csv=report(
-            "results/tables/language_{setup}.csv",
+            LANGUAGE_REPORT_FILES["csv"],
             caption="captions/language_table.rst",
             category="Language modelling",
             subcategory="{setup}",
         ),
-        md="results/tables/language_{setup}.md",
-        claims_csv="results/claims/language_{setup}.csv",
-        claims_md="results/claims/language_{setup}.md",
+        md=LANGUAGE_REPORT_FILES["md"],
+        claims_csv=LANGUAGE_REPORT_FILES["claims_csv"],
+        claims_md=LANGUAGE_REPORT_FILES["claims_md"],
         claims_html=report(
-            "results/claims/language_{setup}.html",
+            LANGUAGE_REPORT_FILES["claims_html"],
             caption="captions/language_claims.rst",
             category="Language modelling",
             subcategory="{setup}",
         ),
         png=report(
-            "results/figures/language_{setup}.png",
+            LANGUAGE_REPORT_FILES["png"],
             caption="captions/language_figure.rst",
             category="Language modelling",
             subcategory="{setup}",
         ),
-        pdf="results/figures/language_{setup}.pdf",
+        pdf=LANGUAGE_REPORT_FILES["pdf"],
     params:
         bootstrap=BOOTSTRAP,
         claims=CLAIMS,

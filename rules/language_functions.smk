@@ -1,8 +1,8 @@
 # Language modelling (SD Tables 2 and 4): the plan's detail and input functions. The plan is
 # runvar.language.plan (PLANS["language"]); runs and metrics live under results/language/.
 from runvar.language.plan import CORPUS_NPZ as LANGUAGE_CORPUS, METRICS_JSON as LANGUAGE_METRICS
-from runvar.language.plan import PLATEAU_JSON as LANGUAGE_PLATEAU, RUN_DIR as LANGUAGE_RUN_DIR
-from runvar.language.plan import report_files as language_report_files
+from runvar.language.plan import KEY_RUN_DIR as LANGUAGE_KEY_RUN_DIR, PLATEAU_JSON as LANGUAGE_PLATEAU
+from runvar.language.plan import REPORT_FILES as LANGUAGE_REPORT_FILES, RUN_DIR as LANGUAGE_RUN_DIR
 
 LANGUAGE = PLANS["language"].detail
 LANGUAGE_SETUPS = LANGUAGE.get("setups", {})
@@ -13,6 +13,11 @@ def language_runs(setup, variant, name, runs=None):
     """Files ``name`` of runs 1..runs (default: the plan's R) of a language (setup, variant)."""
     runs = runs or LANGUAGE["runs"][f"{setup}/{variant}"]
     return [f"{LANGUAGE_RUN_DIR}/{name}".format(setup=setup, variant=variant, seed=r) for r in range(1, runs + 1)]
+
+
+def language_chunk_files(first, last, name):
+    """Files ``name`` of seeds first..last of a training job's ``{key}`` (setup/variant)."""
+    return [f"{LANGUAGE_KEY_RUN_DIR}/{name}".replace("{seed}", str(s)) for s in range(first, last + 1)]
 
 
 def language_setup_of(wildcards):

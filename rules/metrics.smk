@@ -4,7 +4,7 @@ rule variant_metrics:
         records=lambda wc: run_files(wc.setup, wc.variant, "run.json"),
         plateau=lambda wc: plateau_files([wc.setup]),
     output:
-        "results/metrics/{setup}/{variant}.json",
+        METRICS_JSON,
     params:
         bootstrap=BOOTSTRAP,
         allow_pooling=ALLOW_POOLING,
@@ -29,7 +29,7 @@ rule snapshot_metrics:
         records=lambda wc: run_files(**{**snapshot_spec(wc.setup), "name": "run.json"}),
         plateau=lambda wc: plateau_files([snapshot_spec(wc.setup)["setup"]]),
     output:
-        "results/metrics/{setup}/snapshot.json",
+        METRICS_JSON.replace("{variant}", "snapshot"),
     params:
         bootstrap=BOOTSTRAP,
         allow_pooling=ALLOW_POOLING,

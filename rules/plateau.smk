@@ -26,19 +26,19 @@ rule plateau_table:
         sorted(PLATEAU_JSON.format(setup=s) for s in PLANS["plateau"].detail["doubled"]),
     output:
         csv=report(
-            "results/tables/plateau.csv",
+            PLATEAU_FILES["csv"],
             caption="captions/plateau_table.rst",
             category=REPORT["convergence"],
             subcategory="plateau checks",
         ),
-        md="results/tables/plateau.md",
+        md=PLATEAU_FILES["md"],
         png=report(
-            "results/figures/plateau.png",
+            PLATEAU_FILES["png"],
             caption="captions/plateau_figure.rst",
             category=REPORT["convergence"],
             subcategory="plateau checks",
         ),
-        pdf="results/figures/plateau.pdf",
+        pdf=PLATEAU_FILES["pdf"],
     log:
         "results/logs/tables/plateau.log",
     resources:

@@ -11,7 +11,7 @@ for _seeds in seed_chunks(max_runs(), SEEDS_PER_JOB) if TTA_METHODS else []:
         name:
             f"reduction_tta_seeds_{_seeds[0]}_{_seeds[-1]}"
         input:
-            data=lambda wc: f"results/data/{SETUPS[wc.setup]['dataset']}.npz",
+            data=lambda wc: DATA_NPZ.format(dataset=SETUPS[wc.setup]["dataset"]),
             models=[f"{RUN_DIR}/model.pt".replace("{seed}", str(s)) for s in _seeds],
         output:
             [f"{RUN_DIR}/{method}.npz".replace("{seed}", str(s)) for s in _seeds for method in TTA_METHODS],

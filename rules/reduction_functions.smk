@@ -54,7 +54,7 @@ def cka_inputs(wildcards):
     plan = REDUCTION["cka"][wildcards.setup]
     models = [path for variant in plan["variants"]
               for path in run_files(wildcards.setup, variant, "model.pt", plan["runs"])]
-    return {"data": f"results/data/{SETUPS[wildcards.setup]['dataset']}.npz", "models": models}
+    return {"data": DATA_NPZ.format(dataset=SETUPS[wildcards.setup]["dataset"]), "models": models}
 
 
 def recipes_of(setups):

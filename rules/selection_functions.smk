@@ -24,7 +24,7 @@ def selection_predictions(wildcards):
 def selection_dataset(wildcards):
     """The prepared dataset the study's models read (one for every group)."""
     dataset = next(iter(SELECTION_SETUPS.values()))["dataset"]
-    return f"results/data/{dataset}.npz"
+    return DATA_NPZ.format(dataset=dataset)
 
 
 def selection_protocol_rows():
@@ -33,4 +33,4 @@ def selection_protocol_rows():
 
 def selection_protocol_metrics(wildcards):
     """The per-variant metrics rows (rule variant_metrics) behind the protocol table."""
-    return [f"results/metrics/{row['setup']}/{row['variant']}.json" for row in selection_protocol_rows()]
+    return [METRICS_JSON.format(setup=row["setup"], variant=row["variant"]) for row in selection_protocol_rows()]

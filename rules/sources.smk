@@ -1,18 +1,22 @@
+# The sources study (SD Tables 1, 3, 6, 8, Fig 3; RE Tables 4, 10): its files are named by its
+# plan, runvar.sources.plan (SOURCES_FILES, STUDY_TABLE_FILES, OVER_TIME_FILES, imported in common.smk).
+
+
 rule sources_table:
     input:
         sources_metrics,
     output:
         csv=report(
-            "results/tables/sources_{setup}.csv",
+            SOURCES_FILES["csv"],
             caption="captions/sources_table.rst",
             category=REPORT["sources"],
             subcategory="{setup}",
         ),
-        md="results/tables/sources_{setup}.md",
-        claims_csv="results/claims/sources_{setup}.csv",
-        claims_md="results/claims/sources_{setup}.md",
+        md=SOURCES_FILES["md"],
+        claims_csv=SOURCES_FILES["claims_csv"],
+        claims_md=SOURCES_FILES["claims_md"],
         claims_html=report(
-            "results/claims/sources_{setup}.html",
+            SOURCES_FILES["claims_html"],
             caption="captions/sources_claims.rst",
             category=REPORT["claims"],
             subcategory="{setup}",
@@ -35,12 +39,12 @@ rule sources_figure:
         sources_metrics,
     output:
         png=report(
-            "results/figures/sources_{setup}.png",
+            SOURCES_FILES["png"],
             caption="captions/sources_figure.rst",
             category=REPORT["sources"],
             subcategory="{setup}",
         ),
-        pdf="results/figures/sources_{setup}.pdf",
+        pdf=SOURCES_FILES["pdf"],
     log:
         "results/logs/figures/sources_{setup}.log",
     resources:
@@ -56,11 +60,11 @@ rule sources_study_table:
         study_metrics,
     output:
         csv=report(
-            "results/tables/{study}.csv",
+            STUDY_TABLE_FILES["csv"],
             caption="captions/study_table.rst",
             category=REPORT["tables"],
         ),
-        md="results/tables/{study}.md",
+        md=STUDY_TABLE_FILES["md"],
     log:
         "results/logs/tables/{study}.log",
     resources:
@@ -76,11 +80,11 @@ rule sources_over_time:
         unpack(over_time_histories),
     output:
         png=report(
-            "results/figures/bitflip_over_time.png",
+            OVER_TIME_FILES["png"],
             caption="captions/bitflip_over_time.rst",
             category=REPORT["tables"],
         ),
-        pdf="results/figures/bitflip_over_time.pdf",
+        pdf=OVER_TIME_FILES["pdf"],
     log:
         "results/logs/figures/bitflip_over_time.log",
     resources:

@@ -6,8 +6,7 @@ rule summary:
     input:
         **summary_inputs(),
     output:
-        json="results/summary.json",
-        md="results/findings.md",
+        **SUMMARY_FILES,
     params:
         setup=SUMMARY_SETUP,
     log:

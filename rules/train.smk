@@ -15,7 +15,7 @@ for _family, _chunks, _setups, _variants in train_families():
             name:
                 f"{_family}_seeds_{_seeds[0]}_{_seeds[-1]}"
             input:
-                data=lambda wc: f"results/data/{SETUPS[wc.setup]['dataset']}.npz",
+                data=lambda wc: DATA_NPZ.format(dataset=SETUPS[wc.setup]["dataset"]),
             output:
                 predictions=[f"{RUN_DIR}/predictions.npz".replace("{seed}", str(s)) for s in _seeds],
                 records=[f"{RUN_DIR}/run.json".replace("{seed}", str(s)) for s in _seeds],

@@ -42,7 +42,7 @@ class StudyPlan:
     setups: dict[str, dict] = field(default_factory=dict)
     targets: list[str] = field(default_factory=list)
     detail: Any = None
-    #: R of the metrics rows (``results/metrics/{setup}/{variant}.json``) the study reads, by
+    #: R of the metrics rows (:data:`METRICS_JSON`) the study reads, by
     #: ``setup`` or, more specific, ``setup/variant``; the largest R asked for wins.
     runs: dict[str, int] = field(default_factory=dict)
     #: Setups whose runs feed a table -> the setup whose plateau check stands for them (itself,
@@ -55,9 +55,19 @@ def variant_runs(plans: Mapping[str, StudyPlan], variant: str) -> list[int]:
     return [runs for plan in plans.values() for key, runs in plan.runs.items() if key.endswith(f"/{variant}")]
 
 
+#: Where every image study's files live, for the rules to name: a prepared data set, a run
+#: directory (``predictions.npz``, ``run.json``, ``history.csv``, ``model.pt``; see
+#: :mod:`runvar.runs`), the metrics row of a (setup, variant).
+DATA_NPZ = "results/data/{dataset}.npz"
+RUN_DIR = "results/runs/{setup}/{variant}/seed{seed}"
+METRICS_JSON = "results/metrics/{setup}/{variant}.json"
+
 #: The plateau check's defaults (config key ``plateau``; STUDY.md, Convergence).
 PLATEAU_DEFAULTS = {"variant": "all", "runs": 3, "max_change": 0.3}
+#: One recipe's plateau check, and the table and figure of them all (by the rule's output names).
 PLATEAU_JSON = "results/plateau/{setup}.json"
+PLATEAU_FILES: dict[str, str] = {"csv": "results/tables/plateau.csv", "md": "results/tables/plateau.md",
+                                 "png": "results/figures/plateau.png", "pdf": "results/figures/plateau.pdf"}
 
 
 def plateau_plan(config: Mapping, plans: Mapping[str, StudyPlan]) -> StudyPlan:
@@ -80,8 +90,7 @@ def plateau_plan(config: Mapping, plans: Mapping[str, StudyPlan]) -> StudyPlan:
     doubled = {recipe: derive_setup(setups, recipe, epochs=2 * int(setups[recipe]["epochs"])) for recipe in recipes}
     targets = [PLATEAU_JSON.format(setup=recipe) for recipe in recipes]
     if recipes:
-        targets += ["results/tables/plateau.csv", "results/tables/plateau.md",
-                    "results/figures/plateau.png", "results/figures/plateau.pdf"]
+        targets += list(PLATEAU_FILES.values())
     return StudyPlan(setups={d: setups[d] for d in doubled.values()}, targets=targets,
                      detail={"doubled": doubled, **options})
 

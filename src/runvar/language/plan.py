@@ -12,17 +12,26 @@ from collections.abc import Mapping
 
 from ..studies import StudyPlan, seed_chunks, seeds_per_job
 
-RUN_DIR = "results/language/runs/{setup}/{variant}/seed{seed}"
+#: A run directory, by the training jobs' ``{key}`` (``setup/variant``) and by setup and variant.
+KEY_RUN_DIR = "results/language/runs/{key}/seed{seed}"
+RUN_DIR = KEY_RUN_DIR.replace("{key}", "{setup}/{variant}")
 CORPUS_NPZ = "results/language/data/{corpus}.npz"
 METRICS_JSON = "results/language/metrics/{setup}/{variant}.json"
 PLATEAU_JSON = "results/language/plateau/{setup}.json"
 
 
+#: One setup's table, claims and figure, by the report rule's output names.
+REPORT_FILES: dict[str, str] = {
+    "csv": "results/tables/language_{setup}.csv", "md": "results/tables/language_{setup}.md",
+    "claims_csv": "results/claims/language_{setup}.csv", "claims_md": "results/claims/language_{setup}.md",
+    "claims_html": "results/claims/language_{setup}.html",
+    "png": "results/figures/language_{setup}.png", "pdf": "results/figures/language_{setup}.pdf",
+}
+
+
 def report_files(setup: str) -> dict[str, str]:
-    """The table, claims and figure of one setup."""
-    return {"csv": f"results/tables/language_{setup}.csv", "md": f"results/tables/language_{setup}.md",
-            "claims_csv": f"results/claims/language_{setup}.csv", "claims_md": f"results/claims/language_{setup}.md",
-            "png": f"results/figures/language_{setup}.png", "pdf": f"results/figures/language_{setup}.pdf"}
+    """The table, claims and figure of one setup: the study's targets (the HTML claims come with the CSV)."""
+    return {name: path.format(setup=setup) for name, path in REPORT_FILES.items() if name != "claims_html"}
 
 
 def plan(config: Mapping) -> StudyPlan:

@@ -23,6 +23,10 @@ from ..seeds import VARIANTS, variant_sources
 from ..studies import StudyPlan
 from .tta import tta_methods
 
+#: A file of a reduction study: ``kind`` tables, claims or figures; ``stem`` the study (the TTA
+#: claims: ``reduction``); ``ext`` csv and md, or png and pdf.
+REDUCTION_FILE = "results/{kind}/{stem}_{setup}.{ext}"
+
 #: Padding of the TTA crop views when ``studies.tta.crop_padding`` is not set.
 TTA_CROP_PADDING = 4
 
@@ -244,8 +248,8 @@ def targets(detail: Mapping[str, Mapping]) -> list[str]:
         for setup in detail.get(study, {}):
             for kind, stem in stem_kinds:
                 exts = ("png", "pdf") if kind == "figures" else ("csv", "md")
-                files += [f"results/{kind}/{stem}_{setup}.{ext}" for ext in exts]
+                files += [REDUCTION_FILE.format(kind=kind, stem=stem, setup=setup, ext=ext) for ext in exts]
     for table in ROW_TABLES:
         for setup in detail.get(table, {}):
-            files += [f"results/tables/{table}_{setup}.{ext}" for ext in ("csv", "md")]
+            files += [REDUCTION_FILE.format(kind="tables", stem=table, setup=setup, ext=ext) for ext in ("csv", "md")]
     return files

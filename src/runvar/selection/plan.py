@@ -156,10 +156,14 @@ def protocol_rows(study: Mapping) -> list[dict[str, str]]:
     return rows
 
 
+#: A file of the study: ``kind`` tables or figures, ``name`` accuracy, memory, sd or protocol.
+SELECTION_FILE = "results/{kind}/selection_{name}.{ext}"
+
+
 def targets(study: Mapping) -> list[str]:
     """Tables and figures of the study, and the protocol table when a protocol is configured."""
     files = [
-        f"results/{kind}/selection_{name}.{ext}"
+        SELECTION_FILE.format(kind=kind, name=name, ext=ext)
         for kind, names, exts in (
             ("tables", ("accuracy", "memory"), ("csv", "md")),
             ("figures", ("accuracy", "sd"), ("png", "pdf")),
@@ -168,7 +172,7 @@ def targets(study: Mapping) -> list[str]:
         for ext in exts
     ]
     if study.get("protocol"):
-        files += [f"results/tables/selection_protocol.{ext}" for ext in ("csv", "md")]
+        files += [SELECTION_FILE.format(kind="tables", name="protocol", ext=ext) for ext in ("csv", "md")]
     return files
 
 

@@ -12,15 +12,23 @@ from ..studies import StudyPlan
 #: Study blocks rendered as one (setup, variant) table each (SD Tables 6 and 8, RE Table 10).
 TABLE_STUDIES: tuple[str, ...] = ("depth", "architectures", "generalization")
 
-#: Files of the sources study per setup: table, figure and claims.
-PER_SETUP = (
-    "results/tables/sources_{setup}.csv",
-    "results/tables/sources_{setup}.md",
-    "results/figures/sources_{setup}.png",
-    "results/figures/sources_{setup}.pdf",
-    "results/claims/sources_{setup}.csv",
-    "results/claims/sources_{setup}.md",
-)
+#: Files of the sources study per setup, by the rules' output names: table, claims, figure.
+SOURCES_FILES: dict[str, str] = {
+    "csv": "results/tables/sources_{setup}.csv",
+    "md": "results/tables/sources_{setup}.md",
+    "claims_csv": "results/claims/sources_{setup}.csv",
+    "claims_md": "results/claims/sources_{setup}.md",
+    "claims_html": "results/claims/sources_{setup}.html",
+    "png": "results/figures/sources_{setup}.png",
+    "pdf": "results/figures/sources_{setup}.pdf",
+}
+#: The targets among them, per setup (the HTML claims come with the CSV).
+PER_SETUP = tuple(SOURCES_FILES[name] for name in ("csv", "md", "png", "pdf", "claims_csv", "claims_md"))
+#: The table of a table study (``{study}``: depth, architectures, generalization).
+STUDY_TABLE_FILES: dict[str, str] = {"csv": "results/tables/{study}.csv", "md": "results/tables/{study}.md"}
+#: SD Fig 3: the spread of per-epoch test cross-entropy under bitflip (``depth.over_time``).
+OVER_TIME_FILES: dict[str, str] = {"png": "results/figures/bitflip_over_time.png",
+                                   "pdf": "results/figures/bitflip_over_time.pdf"}
 
 
 def plan(config: Mapping) -> StudyPlan:
@@ -36,9 +44,9 @@ def plan(config: Mapping) -> StudyPlan:
                for path in PER_SETUP]
     for study in TABLE_STUDIES:
         if study in studies:
-            targets += [f"results/tables/{study}.csv", f"results/tables/{study}.md"]
+            targets += [path.format(study=study) for path in STUDY_TABLE_FILES.values()]
     if studies.get("depth", {}).get("over_time"):
-        targets += ["results/figures/bitflip_over_time.png", "results/figures/bitflip_over_time.pdf"]
+        targets += list(OVER_TIME_FILES.values())
     runs: dict[str, int] = {}
     for name in ("sources", *TABLE_STUDIES):
         block = studies.get(name)
