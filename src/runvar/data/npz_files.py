@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import load_npz, write_atomic
-from .prepared import ARRAYS, checksum as array_checksum
+from .arrays import ARRAYS, checksum as array_checksum
 
 #: The dataset option that names the file.
 NPZ_OPTION = "npz"
@@ -63,7 +63,7 @@ def cache_dir() -> Path:
 
 
 def npz_checksum(path: str | os.PathLike[str]) -> str:
-    """The checksum (:func:`runvar.data.prepared.checksum`) of a valid dataset file, read and
+    """The checksum (:func:`runvar.data.arrays.checksum`) of a valid dataset file, read and
     validated once per version of the file (its absolute path, size and modification time)."""
     try:
         stat, where = os.stat(path), str(Path(path).resolve())

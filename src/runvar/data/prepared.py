@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -13,8 +12,8 @@ import numpy as np
 import torch
 
 from ..io import CorruptFileError, load_npz, save_npz
-
-ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+from .arrays import ARRAYS, checksum
+from .npz_files import NPZ_OPTION, prepare_npz
 
 #: name -> function(options) returning the four arrays (x float32 with a channel axis, y int64)
 #: and optionally ``pad_value``: per-channel value of padding for random crops (default 0).
@@ -63,24 +62,12 @@ class Dataset:
         )
 
 
-def checksum(arrays: dict[str, np.ndarray]) -> str:
-    """SHA-256 over the four arrays' dtypes, shapes and bytes."""
-    digest = hashlib.sha256()
-    for name in ARRAYS:
-        arr = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name}:{arr.dtype}:{arr.shape};".encode())
-        digest.update(arr.tobytes())
-    return digest.hexdigest()
-
-
 def prepare_dataset(name: str, out_path: str | os.PathLike[str], **options: Any) -> str:
     """Generate or read dataset ``name`` and write it atomically to ``out_path``.
 
     Returns the checksum, which is also stored in the file and verified on every load. Options
     with ``npz`` (a user's file, :mod:`runvar.data.npz_files`) read that file, whatever the name.
     """
-    from .npz_files import NPZ_OPTION, prepare_npz  # it imports this module
-
     preparer = prepare_npz if NPZ_OPTION in options else DATASETS.get(name)
     if preparer is None:
         raise UnknownDatasetError(
