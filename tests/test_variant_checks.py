@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from runvar.config import ConfigError, load_schema, validate_config
-from runvar.seeds import unusable_sources
+from runvar.config import unusable_sources
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = load_schema(REPO / "config" / "schema.yaml")

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from runvar.config import ConfigError, deep_merge
+from .errors import ConfigError
+from .setups import deep_merge
 
 EXTENDS = "extends"
 

@@ -1,0 +1,86 @@
+"""Setups resolved and derived: ``setup_defaults`` deep-merged with a setup's own keys, and
+setups derived from a configured one by a few overrides (with canonical names)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, MutableMapping
+
+from .errors import ConfigError
+
+def deep_merge(base: Mapping, override: Mapping) -> dict:
+    """``base`` with ``override`` merged in, recursively for nested mappings."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+def resolve_setup(config: Mapping, name: str) -> dict:
+    """The full setup ``name``: ``setup_defaults`` deep-merged with the setup's own keys, plus
+    the options of its dataset under ``dataset_options``."""
+    setup = deep_merge(config.get("setup_defaults", {}), config["setups"][name])
+    setup["dataset_options"] = copy.deepcopy(config.get("datasets", {}).get(setup.get("dataset"), {}))
+    return setup
+
+def derive_setup(
+    setups: MutableMapping[str, dict],
+    base: str,
+    *,
+    lr: float | None = None,
+    epochs: int | None = None,
+    cycles: int | None = None,
+    onset_epoch: int | None = None,
+) -> str:
+    """Add the setup ``base`` with the given overrides to ``setups`` (if new); return its name.
+
+    A *derived setup* is a configured setup with a few keys overridden: the peak learning
+    rate, the epochs, the number of schedule cycles or the onset epoch. Its name is canonical,
+    ``{base}`` followed by ``.lr{lr}``, ``.epochs{E}``, ``.cycles{N}``, ``.onset{E}`` for exactly
+    the values that differ from the base, so a derived setup equal to the base *is* the base
+    and one reached from two studies is one setup: nothing is trained twice.
+
+    >>> setups = {"cnn": {"epochs": 30, "optimizer": {"lr": 0.1}, "schedule": {}}}
+    >>> derive_setup(setups, "cnn", epochs=10), derive_setup(setups, "cnn", lr=0.1, epochs=30)
+    ('cnn.epochs10', 'cnn')
+    >>> derive_setup(setups, "cnn", lr=0.05, onset_epoch=5)
+    'cnn.lr0.05.onset5'
+    """
+    setup = copy.deepcopy(setups[base])
+    parts = []
+    if lr is not None and float(lr) != float(setup["optimizer"]["lr"]):
+        setup["optimizer"]["lr"] = float(lr)
+        parts.append(f"lr{float(lr):g}")
+    if epochs is not None and int(epochs) != int(setup["epochs"]):
+        setup["epochs"] = int(epochs)
+        parts.append(f"epochs{int(epochs)}")
+    if cycles is not None and int(cycles) != int(setup.get("schedule", {}).get("cycles", 1)):
+        setup.setdefault("schedule", {})["cycles"] = int(cycles)
+        parts.append(f"cycles{int(cycles)}")
+    if onset_epoch is not None and int(onset_epoch) != int(setup.get("onset_epoch", 0)):
+        setup["onset_epoch"] = int(onset_epoch)
+        parts.append(f"onset{int(onset_epoch)}")
+    if not parts:
+        return base
+    same = [name for name, other in setups.items() if other == setup]
+    if same:  # e.g. doubling the epochs of "cnn.epochs60" gives "cnn" back
+        return same[0]
+    name = ".".join([base, *parts])
+    _check_derived(name, setup)
+    setups.setdefault(name, setup)
+    return name
+
+def _check_derived(name: str, setup: Mapping) -> None:
+    epochs = int(setup["epochs"])
+    cycles = int(setup.get("schedule", {}).get("cycles", 1))
+    if epochs % cycles:
+        raise ConfigError(f"derived setup {name}: epochs ({epochs}) must be a multiple of cycles ({cycles})")
+    onset = int(setup.get("onset_epoch", 0))
+    if onset >= epochs:
+        raise ConfigError(f"derived setup {name}: onset epoch {onset} must be below epochs ({epochs})")
+
+def max_runs(config: Mapping) -> int:
+    """Seeds 1..max_runs exist as training targets: the largest ``runs`` of any study block."""
+    return max([s["runs"] for s in config.get("studies", {}).values() if "runs" in s], default=1)
