@@ -1,6 +1,6 @@
 # Training length as a study of its own (runvar.convergence): per base setup, one table of
 # variability per (training length, variant) with the bitflip/init and bitflip/all ratios, and
-# one figure against the training length.
+# one figure against the training length. Its files: runvar.convergence.plan.CONVERGENCE_FILES.
 
 
 rule convergence_table:
@@ -8,12 +8,12 @@ rule convergence_table:
         convergence_metrics,
     output:
         csv=report(
-            "results/tables/convergence_{setup}.csv",
+            CONVERGENCE_FILES["csv"],
             caption="captions/convergence_table.rst",
             category=REPORT["convergence"],
             subcategory="training length {setup}",
         ),
-        md="results/tables/convergence_{setup}.md",
+        md=CONVERGENCE_FILES["md"],
     params:
         rows=convergence_rows,
         bootstrap=BOOTSTRAP,
@@ -29,15 +29,15 @@ rule convergence_table:
 
 rule convergence_figure:
     input:
-        "results/tables/convergence_{setup}.csv",
+        CONVERGENCE_FILES["csv"],
     output:
         png=report(
-            "results/figures/convergence_{setup}.png",
+            CONVERGENCE_FILES["png"],
             caption="captions/convergence_figure.rst",
             category=REPORT["convergence"],
             subcategory="training length {setup}",
         ),
-        pdf="results/figures/convergence_{setup}.pdf",
+        pdf=CONVERGENCE_FILES["pdf"],
     log:
         "results/logs/figures/convergence_{setup}.log",
     resources:

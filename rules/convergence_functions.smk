@@ -3,6 +3,8 @@
 # are trained by rules/train.smk, their metrics rows by rules/metrics.smk). Functions only; the
 # rules are in rules/convergence.smk.
 
+from runvar.convergence.plan import CONVERGENCE_FILES
+
 CONVERGENCE = PLANS["convergence"].detail
 
 

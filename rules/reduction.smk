@@ -37,12 +37,12 @@ rule reduction_ensembles:
         unpack(ensembles_inputs),
     output:
         csv=report(
-            "results/tables/ensembles_{setup}.csv",
+            reduction_file("tables", "ensembles", "csv"),
             caption="captions/reduction_ensembles.rst",
             category=REPORT["reduction"],
             subcategory="{setup}",
         ),
-        md="results/tables/ensembles_{setup}.md",
+        md=reduction_file("tables", "ensembles", "md"),
     params:
         plan=lambda wc: REDUCTION["ensembles"][wc.setup],
         recipes=lambda wc: recipes_of([spec["setup"] for spec in (REDUCTION["ensembles"][wc.setup][k] for k in ("pool", "snapshot")) if spec]),
@@ -62,16 +62,16 @@ rule reduction_tta_table:
         unpack(tta_inputs),
     output:
         csv=report(
-            "results/tables/tta_{setup}.csv",
+            reduction_file("tables", "tta", "csv"),
             caption="captions/reduction_tta.rst",
             category=REPORT["reduction"],
             subcategory="{setup}",
         ),
-        md="results/tables/tta_{setup}.md",
-        claims_csv="results/claims/reduction_{setup}.csv",
-        claims_md="results/claims/reduction_{setup}.md",
+        md=reduction_file("tables", "tta", "md"),
+        claims_csv=reduction_file("claims", "reduction", "csv"),
+        claims_md=reduction_file("claims", "reduction", "md"),
         claims_html=report(
-            "results/claims/reduction_{setup}.html",
+            reduction_file("claims", "reduction", "html"),
             caption="captions/reduction_claims.rst",
             category=REPORT["claims"],
             subcategory="{setup}",
@@ -95,12 +95,12 @@ rule reduction_rows_table:
         unpack(row_table_inputs),
     output:
         csv=report(
-            "results/tables/{table}_{setup}.csv",
+            reduction_file("tables", "{table}", "csv"),
             caption="captions/reduction_rows.rst",
             category=REPORT["settings"],
             subcategory="{setup}",
         ),
-        md="results/tables/{table}_{setup}.md",
+        md=reduction_file("tables", "{table}", "md"),
     params:
         rows=row_table_rows,
         recipes=lambda wc: recipes_of([spec["setup"] for spec in row_table_rows(wc)]),
@@ -120,15 +120,15 @@ rule reduction_rows_table:
 
 rule reduction_onset_figure:
     input:
-        "results/tables/onset_{setup}.csv",
+        reduction_file("tables", "onset", "csv"),
     output:
         png=report(
-            "results/figures/onset_{setup}.png",
+            reduction_file("figures", "onset", "png"),
             caption="captions/reduction_onset.rst",
             category=REPORT["settings"],
             subcategory="{setup}",
         ),
-        pdf="results/figures/onset_{setup}.pdf",
+        pdf=reduction_file("figures", "onset", "pdf"),
     log:
         "results/logs/figures/onset_{setup}.log",
     resources:
@@ -144,12 +144,12 @@ rule reduction_cka:
         unpack(cka_inputs),
     output:
         csv=report(
-            "results/tables/cka_{setup}.csv",
+            reduction_file("tables", "cka", "csv"),
             caption="captions/reduction_cka.rst",
             category=REPORT["cka"],
             subcategory="{setup}",
         ),
-        md="results/tables/cka_{setup}.md",
+        md=reduction_file("tables", "cka", "md"),
     params:
         plan=lambda wc: REDUCTION["cka"][wc.setup],
         setup=setup_of,
@@ -168,15 +168,15 @@ rule reduction_cka:
 
 rule reduction_cka_figure:
     input:
-        "results/tables/cka_{setup}.csv",
+        reduction_file("tables", "cka", "csv"),
     output:
         png=report(
-            "results/figures/cka_{setup}.png",
+            reduction_file("figures", "cka", "png"),
             caption="captions/reduction_cka.rst",
             category=REPORT["cka"],
             subcategory="{setup}",
         ),
-        pdf="results/figures/cka_{setup}.pdf",
+        pdf=reduction_file("figures", "cka", "pdf"),
     log:
         "results/logs/figures/cka_{setup}.log",
     resources:

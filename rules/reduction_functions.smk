@@ -1,11 +1,16 @@
 # Reducing variability and watching it grow: input helpers over the studies' plan
 # (runvar.reduction.plan; its derived setups joined SETUPS in common.smk and are trained by
 # rules/train.smk). Functions only; the rules are in rules/reduction.smk.
-from runvar.reduction.plan import ROW_TABLES, tta_crop_padding
+from runvar.reduction.plan import REDUCTION_FILE, ROW_TABLES, tta_crop_padding
 
 REDUCTION = PLANS["reduction"].detail
 TTA_METHODS = list(dict.fromkeys(m for spec in REDUCTION.get("tta", {}).values() for m in spec["methods"]))
 TTA_PADDING = tta_crop_padding(STUDIES)
+
+
+def reduction_file(kind, stem, ext):
+    """A file of a reduction rule (runvar.reduction.plan.REDUCTION_FILE), per {setup}."""
+    return REDUCTION_FILE.format(kind=kind, stem=stem, setup="{setup}", ext=ext)
 
 
 def spec_files(spec, name):

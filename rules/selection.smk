@@ -11,12 +11,12 @@ if SELECTION:
             plateau=plateau_files([group["setup"] for group in selection_groups()]),
         output:
             csv=report(
-                "results/tables/selection_accuracy.csv",
+                selection_file("tables", "accuracy", "csv"),
                 caption="captions/selection_table.rst",
                 category=REPORT["selection"],
                 subcategory="accuracy and SD",
             ),
-            md="results/tables/selection_accuracy.md",
+            md=selection_file("tables", "accuracy", "md"),
         params:
             groups=selection_groups(),
             recipes=[recipe_of(group["setup"]) for group in selection_groups()],
@@ -35,22 +35,22 @@ if SELECTION:
 
     rule selection_figures:
         input:
-            "results/tables/selection_accuracy.csv",
+            selection_file("tables", "accuracy", "csv"),
         output:
             accuracy_png=report(
-                "results/figures/selection_accuracy.png",
+                selection_file("figures", "accuracy", "png"),
                 caption="captions/selection_accuracy_figure.rst",
                 category=REPORT["selection"],
                 subcategory="accuracy and SD",
             ),
-            accuracy_pdf="results/figures/selection_accuracy.pdf",
+            accuracy_pdf=selection_file("figures", "accuracy", "pdf"),
             sd_png=report(
-                "results/figures/selection_sd.png",
+                selection_file("figures", "sd", "png"),
                 caption="captions/selection_sd_figure.rst",
                 category=REPORT["selection"],
                 subcategory="accuracy and SD",
             ),
-            sd_pdf="results/figures/selection_sd.pdf",
+            sd_pdf=selection_file("figures", "sd", "pdf"),
         log:
             "results/logs/selection/figures.log",
         resources:
@@ -65,12 +65,12 @@ if SELECTION:
             selection_dataset,
         output:
             csv=report(
-                "results/tables/selection_memory.csv",
+                selection_file("tables", "memory", "csv"),
                 caption="captions/selection_memory.rst",
                 category=REPORT["selection"],
                 subcategory="memory",
             ),
-            md="results/tables/selection_memory.md",
+            md=selection_file("tables", "memory", "md"),
         params:
             models=SELECTION["models"],
             ks=SELECTION["ks"],
@@ -91,12 +91,12 @@ if SELECTION and SELECTION.get("protocol"):
             selection_protocol_metrics,
         output:
             csv=report(
-                "results/tables/selection_protocol.csv",
+                selection_file("tables", "protocol", "csv"),
                 caption="captions/selection_protocol.rst",
                 category=REPORT["selection"],
                 subcategory="SD protocol",
             ),
-            md="results/tables/selection_protocol.md",
+            md=selection_file("tables", "protocol", "md"),
         params:
             rows=selection_protocol_rows(),
         log:

@@ -1,10 +1,15 @@
 # Weight-selection study (SM; STUDY.md, "Weight selection"): input helpers over the study's plan
 # (runvar.selection.plan). Functions only (the rules are in selection.smk). Its generated
 # setups joined SETUPS in common.smk, so the ordinary training and metrics rules train them.
-from runvar.selection.plan import STUDY_VARIANT, protocol_rows, study_groups
+from runvar.selection.plan import SELECTION_FILE, STUDY_VARIANT, protocol_rows, study_groups
 
 SELECTION = PLANS["selection"].detail
 SELECTION_SETUPS = PLANS["selection"].setups
+
+
+def selection_file(kind, name, ext):
+    """A file of the study (runvar.selection.plan.SELECTION_FILE)."""
+    return SELECTION_FILE.format(kind=kind, name=name, ext=ext)
 
 
 def selection_groups():

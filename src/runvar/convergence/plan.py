@@ -28,13 +28,14 @@ from ..studies import StudyPlan
 #: The config key of the study block.
 KEY = "studies.convergence"
 
-#: The files of the study, per base setup.
-PER_SETUP = (
-    "results/tables/convergence_{setup}.csv",
-    "results/tables/convergence_{setup}.md",
-    "results/figures/convergence_{setup}.png",
-    "results/figures/convergence_{setup}.pdf",
-)
+#: The files of the study, per base setup, by the rules' output names.
+CONVERGENCE_FILES: dict[str, str] = {
+    "csv": "results/tables/convergence_{setup}.csv",
+    "md": "results/tables/convergence_{setup}.md",
+    "png": "results/figures/convergence_{setup}.png",
+    "pdf": "results/figures/convergence_{setup}.pdf",
+}
+PER_SETUP = tuple(CONVERGENCE_FILES.values())
 
 
 def _is_int(value: Any) -> bool:
