@@ -16,6 +16,7 @@ from torch import nn
 from runvar.cli import main
 from runvar.config import ConfigError, load_schema, validate_config
 from runvar.models import SeededDropout
+from runvar.seeds import trained_variant
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = f"{__name__}:TinyNet"  # tests.test_custom_model_workflow: importable from the repo root
@@ -119,8 +120,11 @@ def test_custom_model_and_npz_dataset_through_snakemake(tmp_path, capsys, run_sn
     out = run_snakemake(workdir, "--cores", "1", *targets, env=env, check=False)
     assert out.returncode == 0, out.stderr[-5000:]
 
-    runs = {v: [workdir / f"results/runs/mine/{v}/seed{r}" for r in (1, 2, 3)] for v in ("none", "init", "stochastic")}
-    record = json.loads((runs["init"][0] / "run.json").read_text())
+    # run 1 of init and of stochastic is none's run 1 (runvar.seeds.trained_variant)
+    runs = {v: [workdir / f"results/runs/mine/{trained_variant(v, r, 'cpu')}/seed{r}" for r in (1, 2, 3)]
+            for v in ("none", "init", "stochastic")}
+    assert runs["init"][0] == runs["none"][0] and runs["init"][1].parent.name == "init"
+    record = json.loads((runs["init"][1] / "run.json").read_text())
     assert record["setup_resolved"]["model"]["import"] == MODEL
     assert record["setup_resolved"]["dataset_options"]["checksum"] == record["dataset_checksum"]
     rows = {v: json.loads((workdir / t).read_text()) for v, t in zip(runs, targets)}

@@ -71,7 +71,10 @@ def test_each_run_is_trained_once(study):
     # epochs1/{shuffle, all}, lr0.1/all; every study shares them. The plateau checks are
     # cycles2's, lr0.1's and epochs1's: tiny_cnn, epochs1 with more epochs, inherits epochs1's,
     # whose doubled runs are tiny_cnn's own (reused); only cycles2 and lr0.1 train doubled runs.
-    assert jobs == {"train_seeds_1_4": "7", "train_doubled_seeds_1_3": "2", "reduction_tta_seeds_1_4": "2"}
+    # Run 1 of shuffle is each setup's `none` run 1 (a job of its own): the 3 shuffle pairs train
+    # seeds 2-4 and their setups' none run 1, the 4 `all` pairs seeds 1-4.
+    assert jobs == {"train_seeds_1_4": "4", "train_from2_seeds_2_4": "3", "train_none_seeds_1_1": "3",
+                    "train_doubled_seeds_1_3": "2", "reduction_tta_seeds_1_4": "2"}
 
 
 def test_ensembles_table_matches_the_runs(study):

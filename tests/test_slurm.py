@@ -29,6 +29,8 @@ import numpy as np
 import pytest
 import yaml
 
+from runvar.seeds import trained_variant
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "slurm"))
 
@@ -68,7 +70,7 @@ def _prediction_targets() -> list[str]:
     studies = yaml.safe_load(TINY.read_text())["studies"]
     return sorted(
         {
-            f"results/runs/{setup}/{variant}/seed{seed}/predictions.npz"
+            f"results/runs/{setup}/{trained_variant(variant, seed, 'cpu')}/seed{seed}/predictions.npz"
             for study in studies.values()
             if {"setups", "variants", "runs"} <= set(study or {})
             for setup in study["setups"]

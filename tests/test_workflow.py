@@ -14,6 +14,7 @@ import yaml
 
 from runvar.io import load_prediction_stack
 from runvar.metrics import variability
+from runvar.seeds import trained_variant
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.workflow
@@ -51,7 +52,8 @@ def test_runs_have_predictions_records_and_history(finished, tiny_config):
 def test_metrics_match_the_predictions(finished, tiny_config):
     runs = tiny_config["studies"]["sources"]["runs"]
     for setup in ("tiny_cnn", "tiny_mlp"):
-        paths = [finished / f"results/runs/{setup}/init/seed{r}/predictions.npz" for r in range(1, runs + 1)]
+        paths = [finished / f"results/runs/{setup}/{trained_variant('init', r, 'cpu')}/seed{r}/predictions.npz"
+                 for r in range(1, runs + 1)]
         logits, labels = load_prediction_stack(paths)
         expected = variability(logits, labels, resamples=1000, seed=0)
         row = json.loads((finished / f"results/metrics/{setup}/init.json").read_text())
@@ -128,7 +130,8 @@ def test_editing_one_setup_reruns_only_its_targets(finished, tiny_config, run_sn
     # its runs, and its plateau check's: runs 1-3 of `all` at 2 and at 4 epochs (tiny_mlp.epochs4)
     assert runs and all(p.startswith(("results/runs/tiny_mlp/", "results/runs/tiny_mlp.epochs4/all/")) for p in runs)
     predictions = [p for p in runs if p.endswith("predictions.npz")]
-    assert len([p for p in predictions if p.startswith("results/runs/tiny_mlp/")]) == (5 + 1) * 3
+    # 5 variants + the plateau check's `all`, 3 runs each; run 1 of init, shuffle and stochastic is none's
+    assert len([p for p in predictions if p.startswith("results/runs/tiny_mlp/")]) == (5 + 1) * 3 - 3
     assert len([p for p in predictions if "tiny_mlp.epochs4" in p]) == 3
     assert not any("tiny_cnn" in p for p in planned)
     assert "results/tables/sources_tiny_mlp.csv" in planned
