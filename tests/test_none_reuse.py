@@ -35,3 +35,9 @@ def test_the_workflow_plans_no_run_one_of_a_seeded_variant(run_snakemake, tmp_pa
     assert not {(s, v, r) for s, v, r in planned if r == "1" and v in {"init", "shuffle", "stochastic"}}
     # the rows read none's run 1
     assert ("tiny_cnn", "init", "1") not in planned
+
+
+def test_a_row_that_is_no_variant_keeps_its_name():
+    """`snapshot` rows (SD Table 6) are made from another setup's runs; asking which variant
+    trains them must not fail while snakemake weighs the rules that could make them."""
+    assert trained_variant("snapshot", 1, "cpu") == "snapshot"

@@ -130,7 +130,7 @@ def first_run_is_none(variant: str) -> bool:
     >>> [v for v in VARIANTS if first_run_is_none(v)]
     ['init', 'shuffle', 'augment', 'stochastic', 'shuffle+augment']
     """
-    return variant != "none" and variant_sources(variant) <= frozenset(SEEDED_SOURCES)
+    return variant in VARIANTS and variant != "none" and VARIANTS[variant] <= frozenset(SEEDED_SOURCES)
 
 
 def trained_variant(variant: str, run: int, device: str) -> str:
@@ -144,6 +144,8 @@ def trained_variant(variant: str, run: int, device: str) -> str:
     ['none', 'init', 'none', 'shuffle']
     >>> [trained_variant(v, 1, "cuda") for v in ["shuffle+cudnn", "all", "bitflip", "init"]]
     ['shuffle+cudnn', 'all', 'bitflip', 'none']
+
+    A name that is no variant (e.g. a table's `snapshot` row) is its own.
     """
     if device == "cpu" and variant != "all":
         twin = "+".join(s for s in variant.split("+") if s != "cudnn") or "none"
