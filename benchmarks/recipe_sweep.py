@@ -3,7 +3,7 @@
 For each candidate recipe (a setup of the default config, with overrides) and each number of
 epochs E, trains runs 1-3 of the `init` variant on the default MNIST-1D split and prints the
 mean final test accuracy and CE; a recipe is on its plateau when doubling E changes the mean
-accuracy by less than 0.3 points (STUDY.md, Convergence). Recipes are chosen by this, never by
+accuracy by less than 0.3 points (docs/protocol.md, Convergence). Recipes are chosen by this, never by
 the verdicts they give. Two processes, one torch thread each:
 
     .venv/bin/python benchmarks/recipe_sweep.py cnn1d:120,240 linear:100,200,400@batch_size=4000,lr=0.5

@@ -1,4 +1,4 @@
-# Every recipe a table uses is checked against STUDY.md's plateau rule: the same seeds trained
+# Every recipe a table uses is checked against docs/protocol.md's plateau rule: the same seeds trained
 # for twice the epochs (derived setups {recipe}.epochs{2E}, see runvar.studies.plateau_plan)
 # must change the mean test accuracy by less than plateau.max_change points.
 

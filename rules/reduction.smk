@@ -1,4 +1,4 @@
-# Reducing variability and watching it grow (STUDY.md: Ensembles, TTA, Onset, CKA, Ablations,
+# Reducing variability and watching it grow (docs/protocol.md: Ensembles, TTA, Onset, CKA, Ablations,
 # claim 3). Everything reads the runs of rules/train.smk: the sources study's pool and the
 # derived setups of rules/reduction_functions.smk. No science here.
 

@@ -1,4 +1,4 @@
-# Weight-selection study (SM; STUDY.md, "Weight selection"): input helpers over the study's plan
+# Weight-selection study (SM; docs/protocol.md, "Weight selection"): input helpers over the study's plan
 # (runvar.selection.plan). Functions only (the rules are in selection.smk). Its generated
 # setups joined SETUPS in common.smk, so the ordinary training and metrics rules train them.
 from runvar.selection.plan import SELECTION_FILE, STUDY_VARIANT, protocol_rows, study_groups

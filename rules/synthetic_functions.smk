@@ -1,4 +1,4 @@
-# Snapp & Shamir's synthetic irreproducibility study (STUDY.md, "Synthetic irreproducibility").
+# Snapp & Shamir's synthetic irreproducibility study (docs/protocol.md, "Synthetic irreproducibility").
 # One job per setting (all its pairs, windows and init modes trained together), then one
 # summary job writing every figure's table and plot. Everything comes from the study's plan,
 # runvar.synthetic.plan: PLANS["synthetic"], made in common.smk from the validated config (so

@@ -1,4 +1,4 @@
-"""Run-to-run variability metrics on a stack of test logits (STUDY.md, Metrics).
+"""Run-to-run variability metrics on a stack of test logits (docs/protocol.md, Metrics).
 
 Every function takes ``logits`` of shape (R, N, C): R runs, N test examples, C classes, and
 ``labels`` of shape (N,). Pairwise metrics are computed for all R(R-1)/2 pairs at once, a chunk of
@@ -24,7 +24,7 @@ from scipy.special import log_softmax
 
 from .stats.pairwise import PairwiseMatrices, RunStack, pairwise_matrices
 
-#: Bootstrap resamples of the R per-run values for the SD-of-SD error bar (STUDY.md), and the
+#: Bootstrap resamples of the R per-run values for the SD-of-SD error bar (docs/protocol.md), and the
 #: seed of the resampling: the defaults of the config's ``bootstrap`` block.
 BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_SEED = 0

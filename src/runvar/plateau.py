@@ -1,4 +1,4 @@
-"""The plateau rule (STUDY.md, Convergence), for image and language runs alike: do the same
+"""The plateau rule (docs/protocol.md, Convergence), for image and language runs alike: do the same
 seeds trained for twice the epochs change a metric's mean final value by less than a
 threshold? :func:`plateau_check` reads the runs' ``history.csv`` at E and 2E epochs and
 compares the metric a :class:`PlateauMetric` names (test accuracy in points for the image
@@ -61,7 +61,7 @@ def relative_change_pct(before: float, after: float) -> float:
 
 def change_standard_error(before: np.ndarray, after: np.ndarray) -> float:
     """The standard error of the difference of two means, sqrt(s1^2/n1 + s2^2/n2) with sample
-    variances (ddof 1): the precision of a plateau check's change (STUDY.md: at most 0.1 points).
+    variances (ddof 1): the precision of a plateau check's change (docs/protocol.md: at most 0.1 points).
 
     >>> round(change_standard_error(np.array([97.0, 98.0, 99.0]), np.array([98.0, 98.0, 98.0, 98.0])), 4)
     0.5774

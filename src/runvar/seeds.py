@@ -1,7 +1,7 @@
 """Sources of nondeterminism, variants, and the per-source seeds of a run.
 
 A *variant* is the set of sources that vary across runs. For run ``r`` of a variant, every
-source in the variant gets seed ``r`` and every other source the constant 1 (STUDY.md,
+source in the variant gets seed ``r`` and every other source the constant 1 (docs/protocol.md,
 Vocabulary). ``cudnn`` cannot be seeded: "in the variant" means nondeterministic GPU kernels on.
 ``bitflip`` is the instability probe: every training seed is 1 and only the bit-flip seed is r.
 

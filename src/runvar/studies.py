@@ -62,7 +62,7 @@ DATA_NPZ = "results/data/{dataset}.npz"
 RUN_DIR = "results/runs/{setup}/{variant}/seed{seed}"
 METRICS_JSON = "results/metrics/{setup}/{variant}.json"
 
-#: The plateau check's defaults (config key ``plateau``; STUDY.md, Convergence).
+#: The plateau check's defaults (config key ``plateau``; docs/protocol.md, Convergence).
 PLATEAU_DEFAULTS = {"variant": "all", "runs": 3, "max_change": 0.3}
 #: One recipe's plateau check, and the table and figure of them all (by the rule's output names).
 PLATEAU_JSON = "results/plateau/{setup}.json"
@@ -98,7 +98,7 @@ def plateau_plan(config: Mapping, plans: Mapping[str, StudyPlan]) -> StudyPlan:
 def inherited_recipes(recipes: set[str] | list[str], setups: Mapping[str, Mapping]) -> dict[str, str]:
     """Each recipe -> the recipe whose plateau check stands for it: the one with the fewest
     epochs among those that differ from it only by fewer epochs, else itself. Training a
-    recipe on its plateau for longer keeps it there (STUDY.md, Convergence), so it is not checked again.
+    recipe on its plateau for longer keeps it there (docs/protocol.md, Convergence), so it is not checked again.
 
     >>> setups = {"a": {"epochs": 160, "lr": 0.1}, "a.epochs320": {"epochs": 320, "lr": 0.1},
     ...           "a.epochs640": {"epochs": 640, "lr": 0.1}, "b": {"epochs": 640, "lr": 0.05}}

@@ -1,4 +1,4 @@
-"""Language-model variability metrics from per-position predictions (STUDY.md, Language modelling).
+"""Language-model variability metrics from per-position predictions (docs/language.md).
 
 A run leaves, for each of the N test positions, the target token's log-probability and the
 argmax token; every metric is computed from these (R, N) stacks, never from (R, N, vocab) logits:

@@ -1,4 +1,4 @@
-"""The weight-selection ("slot machine") variability study (SM; STUDY.md, "Weight selection").
+"""The weight-selection ("slot machine") variability study (SM; docs/protocol.md, "Weight selection").
 
 - :mod:`.plan`: the ``studies.selection`` block -> one setup per (model, k) and learned twin,
   the protocol rows, the files (:func:`plan`);

@@ -19,7 +19,7 @@ from ..models.weight_selection import selection_layers
 from ..seeds import VARIANTS
 from ..studies import StudyPlan
 
-#: The variant of the main study: every source varied (STUDY.md, Weight selection).
+#: The variant of the main study: every source varied (docs/protocol.md, Weight selection).
 STUDY_VARIANT = "all"
 LEARNED = "learned"
 

@@ -1,4 +1,4 @@
-"""SD's claims 1 and 2 decided by effect sizes with bootstrap intervals (STUDY.md, Claims).
+"""SD's claims 1 and 2 decided by effect sizes with bootstrap intervals (docs/protocol.md, Claims).
 
 Every test is a ratio of a variability measure between two variants, with a bootstrap 95%
 interval over runs (:func:`runvar.claims.ratio_with_interval`), against a margin from the

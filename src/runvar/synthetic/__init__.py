@@ -1,4 +1,4 @@
-"""Snapp & Shamir's synthetic irreproducibility study (STUDY.md, "Synthetic irreproducibility").
+"""Snapp & Shamir's synthetic irreproducibility study (docs/protocol.md, "Synthetic irreproducibility").
 
 >>> from runvar.synthetic import run_setting
 >>> result = run_setting({"model": "linear", "pairs": 2, "log2_examples": 8,

@@ -1,4 +1,4 @@
-"""The two synthetic data models of Snapp & Shamir (STUDY.md, "Synthetic irreproducibility").
+"""The two synthetic data models of Snapp & Shamir (docs/protocol.md, "Synthetic irreproducibility").
 
 Both have d = 32 binary features and a label y in {-1, +1} with P(y | x) = sigmoid(y * s(x)):
 
