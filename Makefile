@@ -51,7 +51,7 @@ test: $(STAMP)
 	$(VENV)/bin/pytest -q
 
 # no snakemake, no SLURM, nothing slow (pytest marks workflow, slurm, slow): under 2 minutes on
-# 2 cores (510 tests, 53 s wall on 2 shared cores, load 5)
+# 2 cores (518 tests, 31 s wall, `/usr/bin/time make test-fast` on 2026-12-03; docs/benchmarks.md)
 test-fast: $(STAMP)
 	$(VENV)/bin/pytest -q -m "not slow and not workflow and not slurm"
 
