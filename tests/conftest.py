@@ -25,6 +25,13 @@ TINY_SETUP = {
 }
 
 
+def tiny_study_base() -> dict:
+    """``datasets`` and ``setup_defaults`` of tests/configs/tiny.yaml: the toy scale (600
+    MNIST-1D examples, 2 epochs) that the tiny studies of the workflow tests share."""
+    config = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+    return {key: config[key] for key in ("datasets", "setup_defaults")}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def runvar_cache(tmp_path_factory):
     """runvar's cache of dataset checksums (runvar.data.npz_files) in a temporary directory,

@@ -21,6 +21,8 @@ import pytest
 
 from runvar.io import load_prediction_stack
 
+from .conftest import tiny_study_base
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SKIP_MARK = "not run by tests:"
@@ -31,13 +33,7 @@ STUDY = {
     "train": {"seeds_per_job": 3},
     "bootstrap": {"resamples": 200, "seed": 0},
     "plateau": {"runs": 2},
-    "datasets": {"mnist1d": {"num_samples": 600, "train_split": 0.8, "seed": 7}},
-    "setup_defaults": {
-        "dataset": "mnist1d", "epochs": 2, "batch_size": 64,
-        "optimizer": {"lr": 0.05, "momentum": 0.9, "weight_decay": 5.0e-4, "nesterov": True},
-        "schedule": {"warmup_epochs": 1}, "augment": {"crop_padding": 2},
-        "execution": {"device": "cpu", "threads": 1}, "bitflip": {"parameter": "first"},
-    },
+    **tiny_study_base(),
     "setups": {"cnn1d": {"model": {"name": "cnn1d", "channels": 8, "layers": 2, "dropout": 0.2}}},
     "studies": {"sources": {"setups": ["cnn1d"], "variants": ["init", "all"], "runs": 3}},
 }

@@ -20,19 +20,15 @@ from runvar.io import load_prediction_stack
 from runvar.metrics import accuracies, population_sd
 from runvar.models import build_model
 
+from .conftest import tiny_study_base
+
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.workflow
 
 TINY = {
     "train": {"seeds_per_job": 4},
     "bootstrap": {"resamples": 500, "seed": 0},
-    "datasets": {"mnist1d": {"num_samples": 600, "train_split": 0.8, "seed": 7}},
-    "setup_defaults": {
-        "dataset": "mnist1d", "epochs": 2, "batch_size": 64,
-        "optimizer": {"lr": 0.05, "momentum": 0.9, "weight_decay": 5.0e-4, "nesterov": True},
-        "schedule": {"warmup_epochs": 1}, "augment": {"crop_padding": 2},
-        "execution": {"device": "cpu", "threads": 1}, "bitflip": {"parameter": "first"},
-    },
+    **tiny_study_base(),
     # never asked for: the sources study only sets the R of the protocol's metrics rows
     "setups": {"unused": {"model": {"name": "mlp", "hidden": [8]}}},
     "studies": {
