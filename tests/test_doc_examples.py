@@ -35,9 +35,9 @@ STUDY = {
     "plateau": {"runs": 2},
     **tiny_study_base(),
     "setups": {"cnn1d": {"model": {"name": "cnn1d", "channels": 8, "layers": 2, "dropout": 0.2}}},
-    "studies": {"sources": {"setups": ["cnn1d"], "variants": ["init", "all"], "runs": 3}},
+    "studies": {"sources": {"setups": ["cnn1d"], "variants": ["init", "all", "bitflip"], "runs": 3}},
 }
-TARGETS = ["results/metrics/cnn1d/init.json", "results/metrics/cnn1d/all.json", "results/plateau/cnn1d.json"]
+TARGETS = [f"results/metrics/cnn1d/{v}.json" for v in ("init", "all", "bitflip")] + ["results/plateau/cnn1d.json"]
 
 
 def _documents() -> list[Path]:
