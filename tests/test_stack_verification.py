@@ -75,13 +75,19 @@ def test_the_smaller_last_batch_is_checked(setup, tiny_data, monkeypatch):
     assert stack_mismatch({**setup, "batch_size": 60}, tiny_data, seeds) is None  # no batch of 32
 
 
-def test_a_stack_that_passes_trains_as_a_stack_and_says_so(setup, tiny_data, tmp_path):
-    lines = []
+def _train_and_save_three(setup, data, tmp_path, variant, log):
+    """Runs 1-3 of ``variant`` through the job's entry point in stacks of 2: their run
+    directories, the records it returns and the run.json files it wrote."""
     outs = [tmp_path / f"seed{r}" for r in (1, 2, 3)]
     for out in outs:
         out.mkdir()
-    records = train_and_save_runs("cnn1d", setup, "all", [1, 2, 3], tiny_data, outs, log=lines.append, stack=2)
-    saved = [json.loads((out / "run.json").read_text()) for out in outs]
+    records = train_and_save_runs("cnn1d", setup, variant, [1, 2, 3], data, outs, log=log, stack=2)
+    return outs, records, [json.loads((out / "run.json").read_text()) for out in outs]
+
+
+def test_a_stack_that_passes_trains_as_a_stack_and_says_so(setup, tiny_data, tmp_path):
+    lines = []
+    outs, records, saved = _train_and_save_three(setup, tiny_data, tmp_path, "all", lines.append)
     for record in (records, saved):
         assert [(r["stacked"], r["stack_fallback"], r["stacked_with"]) for r in record] == \
                [(True, None, 2), (True, None, 2), (True, None, 1)]
@@ -109,11 +115,7 @@ def test_a_stack_that_differs_falls_back_to_runs_alone_and_says_so(setup, tiny_d
     assert not np.array_equal(forced[0].logits, alone[0].logits)
 
     lines = []
-    outs = [tmp_path / f"seed{r}" for r in (1, 2, 3)]
-    for out in outs:
-        out.mkdir()
-    records = train_and_save_runs("cnn1d", setup, "bitflip", [1, 2, 3], tiny_data, outs, log=lines.append, stack=2)
-    saved = [json.loads((out / "run.json").read_text()) for out in outs]
+    outs, records, saved = _train_and_save_three(setup, tiny_data, tmp_path, "bitflip", lines.append)
     for record in (*records, *saved):
         assert record["stacked"] is False and record["stacked_with"] == 1
         assert record["stack_fallback"].startswith("a stack of ")
