@@ -70,7 +70,7 @@ def test_the_shipped_config_is_the_convergence_study_only():
     assert list(config["studies"]) == ["convergence"] and "synthetic" not in config
     study = plan(validate_config(config, SCHEMA))
     assert [x["setup"] for x in study.detail["cnn1d"]["lengths"]] == [
-        "cnn1d.epochs15", "cnn1d.epochs30", "cnn1d.epochs60", "cnn1d.epochs120", "cnn1d"]
+        "cnn1d.epochs10", "cnn1d.epochs20", "cnn1d.epochs40", "cnn1d.epochs80", "cnn1d"]
     assert study.detail["cnn1d"]["variants"] == ["init", "all", "bitflip"]
 
 

@@ -189,38 +189,30 @@ def test_shipped_configs_validate(name):
     assert set(resolved["setups"]) == set(config["setups"])
 
 
-def test_full_config_adds_the_long_studies_to_the_quick_one():
-    """`make study-full` runs config/full.yaml over config/config.yaml, which it extends."""
+def test_full_config_adds_the_training_length_grids_to_the_quick_one():
+    """`make study` holds every study; `make study-full` (config/full.yaml, which extends
+    config/config.yaml) adds only the training-length grids and more onset epochs."""
     from runvar.config.files import read_config_file
     from runvar.studies import plan_studies
 
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     quick_resolved = validate_config(config, SCHEMA)
     quick = plan_studies(quick_resolved)
-    # the quick study holds depth, architectures and weight selection, with stand-ins without crops
-    assert {"depth", "architectures", "selection"} <= set(config["studies"])
+    assert {"sources", "depth", "architectures", "selection", "ensembles", "tta", "onset", "cka",
+            "ablations", "language"} <= set(config["studies"]) and "synthetic" in config
+    assert "shuffle+augment+cudnn" in config["studies"]["sources"]["variants"]
+    # stand-ins without crops; snapshot ensembles and the onset train derived cnn1d setups
     assert quick["selection"].setups["sel.lenet.k8"]["augment"]["crop_padding"] == 0
     assert quick_resolved["setups"]["mlp512"]["augment"]["crop_padding"] == 0
-    config = read_config_file(REPO / "config" / "full.yaml")
-    resolved = validate_config(config, SCHEMA)
-    plans = plan_studies(resolved)
-    quick_sources = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["studies"]["sources"]
-    assert "shuffle+augment+cudnn" not in quick_sources["variants"]
-    assert resolved["studies"]["sources"]["variants"] == quick_sources["variants"][:6] + ["shuffle+augment+cudnn", "all", "bitflip"]
-    # the studies that train derived cnn1d setups: snapshot ensembles and the onset
-    assert quick["reduction"].detail["ensembles"]["cnn1d"]["snapshot"] is None and "onset" not in quick["reduction"].detail
-    assert plans["reduction"].detail["ensembles"]["cnn1d"]["snapshot"]["setup"] == "cnn1d.cycles5"
-    assert {"cnn1d.cycles5", "cnn1d.onset60"} <= set(plans["reduction"].setups)
-    assert {"depth", "architectures", "selection"} <= set(resolved["studies"])
-    assert resolved["setups"]["mlp512"]["epochs"] == 1600
-    # full.yaml's paper-like recipes crop, and nothing of the quick stand-ins leaks into them
-    assert resolved["setups"]["mlp512"]["augment"]["crop_padding"] == 4
-    assert resolved["setups"]["mlp512"]["optimizer"]["weight_decay"] == 5.0e-4
-    assert plans["selection"].setups["sel.lenet.k8"]["augment"]["crop_padding"] == 4
-    assert plans["selection"].setups["sel.lenet.learned"]["epochs"] == 1600
+    assert quick["reduction"].detail["ensembles"]["cnn1d"]["snapshot"]["setup"] == "cnn1d.cycles5"
+    assert {"cnn1d.cycles5", "cnn1d.onset40"} <= set(quick["reduction"].setups)
+    assert "ablation_epochs" not in quick["reduction"].detail
+    full = validate_config(read_config_file(REPO / "config" / "full.yaml"), SCHEMA)
+    plans = plan_studies(full)
+    assert full["setups"] == quick_resolved["setups"]
+    assert full["studies"]["selection"] == quick_resolved["studies"]["selection"]
+    assert {"cnn1d.onset20", "cnn1d.onset80", "cnn1d.epochs320", "cnn1d.lr0.05"} <= set(plans["reduction"].setups)
     assert "results/tables/selection_accuracy.md" in plans["selection"].targets
-    # every recipe a table uses gets its plateau check, the long ones included
-    assert {"mlp512.epochs3200", "sel.lenet.k8.epochs1600"} <= set(plans["plateau"].setups)
 
 
 @pytest.mark.slow  # a fresh process importing torch: ~2.5 s

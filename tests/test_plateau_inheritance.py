@@ -31,7 +31,8 @@ def test_full_config_trains_no_check_of_a_check():
     doubled = plans["plateau"].detail["doubled"]
     assert not [s for s in doubled.values() if s.count(".epochs") > 1 or s in doubled], doubled
     recipes = {s: r for plan in plans.values() for s, r in plan.recipes.items()}
-    assert recipes["cnn1d.epochs480"] == "cnn1d"
+    assert recipes["cnn1d.epochs320"] == "cnn1d" and recipes["cnn1d.lr0.05.epochs320"] == "cnn1d.lr0.05"
+    assert recipes["cnn1d.lr0.05.epochs320.cycles5"] == "cnn1d.lr0.05.cycles5"
 
 
 def test_plateau_check_states_the_standard_error_of_its_change(tmp_path):

@@ -68,6 +68,14 @@ def test_study_setups_generate_every_group_and_the_candidate_flip_twin():
     assert learned["optimizer"]["lr"] == 0.1 and learned["batch_size"] == 64 and "bitflip" not in learned
 
 
+def test_by_k_overrides_only_the_selection_setups_of_that_k():
+    setups = study_setups(dict(STUDY, by_k={2: {"epochs": 7, "optimizer": {"lr": 3.0}}}))
+    for model in ("lenet", "conv2"):
+        assert setups[f"sel.{model}.k2"]["epochs"] == 7
+        assert setups[f"sel.{model}.k2"]["optimizer"] == {"lr": 3.0, "weight_decay": 0.0}
+        assert setups[f"sel.{model}.k8"]["epochs"] == 3 and setups[f"sel.{model}.learned"]["epochs"] == 3
+
+
 def test_protocol_model_outside_the_main_groups_gets_its_setups():
     study = {**STUDY, "models": ["conv2"], "protocol": {"model": "lenet", "k": 4, "variants": ["bitflip"]}}
     setups = study_setups(study)
@@ -97,6 +105,10 @@ def _selection(config):
          "all groups must use one dataset"),
         (lambda c: _selection(c).update(selected={"model": {"k": 3}}),
          "studies.selection.selected.model: the study sets each setup's model"),
+        (lambda c: _selection(c).update(by_k={4: {"epochs": 5}}),
+         "studies.selection.by_k.4: k = 4 is not in studies.selection.ks [2, 8]"),
+        (lambda c: _selection(c).update(by_k={2: {"model": {"k": 3}}}),
+         "studies.selection.by_k.2.model: the study sets each setup's model"),
         (lambda c: _selection(c)["protocol"].update(variants=["gamma-rays"]),
          "studies.selection.protocol.variants: unknown variant 'gamma-rays'"),
     ],

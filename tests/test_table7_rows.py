@@ -48,8 +48,11 @@ def test_full_config_grid_keeps_working():
     config = read_config_file(REPO / "config" / "full.yaml")  # it extends config.yaml
     rows = plan_studies(validate_config(config, SCHEMA))["reduction"].detail["ablation_lr_epochs"]["cnn1d"]
     assert [(r["label"], r["runs"]) for r in rows] == [
-        ("all/0.05/240", 10), ("all/0.05/480", 10), ("all/0.1/240", 10), ("all/0.1/480", 10)]
-    assert rows[2]["setup"] == "cnn1d" and not any(r["snapshot"] for r in rows)
+        ("all/0.05/160", 10), ("all/0.05/320", 10), ("all/0.1/160", 10), ("all/0.1/320", 10),
+        ("snapshot-all/0.05/160", 10), ("snapshot-all/0.05/320", 10), ("snapshot-all/0.1/160", 10),
+        ("snapshot-all/0.1/320", 10)]
+    assert rows[2]["setup"] == "cnn1d" and rows[6]["setup"] == "cnn1d.cycles5"
+    assert [r["snapshot"] for r in rows] == [False] * 4 + [True] * 4
 
 
 @pytest.mark.parametrize("block, message", [

@@ -52,6 +52,8 @@ def _group_setup(study: Mapping, model: str, k: int | None, bitflip: str | None 
     """The setup (before ``setup_defaults``) of one group: shared, then per-mode overrides."""
     mode = LEARNED if k is None else "selected"
     setup = deep_merge(study.get("setup", {}), study.get(mode, {}))
+    if k is not None:
+        setup = deep_merge(setup, study.get("by_k", {}).get(str(k), study.get("by_k", {}).get(k, {})))
     if k is None:
         setup["model"] = {"name": model, "mode": LEARNED}
     else:
@@ -96,6 +98,11 @@ def resolve_study_setups(config: Mapping) -> dict[str, dict]:
         f"studies.selection.{block}.model: the study sets each setup's model; "
         "use studies.selection.models, ks, selection and eval_selection"
         for block in ("setup", "selected", "learned") if "model" in study.get(block, {})
+    ] + [
+        f"studies.selection.by_k.{k}.model: the study sets each setup's model" if "model" in block
+        else f"studies.selection.by_k.{k}: k = {k} is not in studies.selection.ks {study['ks']}"
+        for k, block in study.get("by_k", {}).items()
+        if "model" in block or int(k) not in study["ks"]
     ]
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
