@@ -6,7 +6,7 @@ PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: study study-cost study-full convergence findings test test-fast report lint
+.PHONY: study study-cost study-full study-full-cost convergence findings test test-fast report lint
 
 $(STAMP): envs/requirements.txt pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -32,7 +32,13 @@ study-cost: $(STAMP)
 study-full: $(STAMP)
 	$(VENV)/bin/snakemake --cores all --configfile config/full.yaml
 
-# training length as a study of its own (cnn1d at 15-240 epochs)
+# `make study-full` timed after a finished `make study` (what it adds), and the full study's cost
+study-full-cost: $(STAMP)
+	@test -e results/report.html || { echo "run make study first: study-full-cost times what the full study adds to it"; exit 2; }
+	/usr/bin/time -v -o study-full.time $(MAKE) study-full
+	$(VENV)/bin/python benchmarks/study_cost.py --target study-full --time study-full.time --write docs/benchmarks.md
+
+# training length as a study of its own (cnn1d at 10-160 epochs)
 convergence: $(STAMP)
 	$(VENV)/bin/snakemake --cores all --configfile config/convergence.yaml
 

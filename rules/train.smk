@@ -5,6 +5,8 @@
 # trains only those: the `none` row (studies.sources.runs_none; its run 1 alone, since every
 # single-source variant reuses it as its run 1) and the doubled-epochs setups of the plateau
 # checks (plateau.runs); the single-source variants from seed 2, everything else from seed 1.
+# Onset runs (SD Fig 2) start from their base's `none` run 1 at the end of the onset epoch: that
+# run's job (train_none_onset) keeps its training states there.
 
 
 for _family, _chunks, _setups, _variants in train_families():
@@ -15,17 +17,20 @@ for _family, _chunks, _setups, _variants in train_families():
             name:
                 f"{_family}_seeds_{_seeds[0]}_{_seeds[-1]}"
             input:
-                data=lambda wc: DATA_NPZ.format(dataset=SETUPS[wc.setup]["dataset"]),
+                unpack(train_inputs),
             output:
                 predictions=[f"{RUN_DIR}/predictions.npz".replace("{seed}", str(s)) for s in _seeds],
                 records=[f"{RUN_DIR}/run.json".replace("{seed}", str(s)) for s in _seeds],
                 histories=[f"{RUN_DIR}/history.csv".replace("{seed}", str(s)) for s in _seeds],
                 models=[f"{RUN_DIR}/model.pt".replace("{seed}", str(s)) for s in _seeds],
+                **({"states": f"{RUN_DIR}/onset_states.pt".replace("{seed}", "1")} if _family == "train_none_onset" else {}),
             wildcard_constraints:
                 setup=_setups,
                 variant=_variants,
             params:
                 setup=setup_of,
+                onset_epochs=lambda wc: ONSET_EPOCHS.get(wc.setup, []),
+                onset_start=lambda wc: ONSET_STARTS.get(wc.setup, [None, 0])[1],
             log:
                 f"results/logs/train/{{setup}}/{{variant}}/seeds{_span}.log",
             benchmark:

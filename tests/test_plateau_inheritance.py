@@ -22,7 +22,7 @@ def test_a_setup_that_only_trains_longer_inherits_its_base_check():
     plan = plateau_plan(config, plans)
     assert plans["a"].recipes == {"cnn": "cnn", "cnn.epochs60": "cnn", "cnn.lr0.05.epochs60": "cnn.lr0.05.epochs60"}
     # the longer cnn is the base's own doubled setup: one check for both, none of it
-    assert plan.detail["doubled"] == {"cnn": "cnn.epochs60", "cnn.lr0.05.epochs60": "cnn.lr0.05.epochs60.epochs120"}
+    assert plan.detail["doubled"] == {"cnn": "cnn.epochs60", "cnn.lr0.05.epochs60": "cnn.lr0.05.epochs120"}
 
 
 def test_full_config_trains_no_check_of_a_check():
@@ -42,3 +42,15 @@ def test_plateau_check_states_the_standard_error_of_its_change(tmp_path):
     # by hand, in points: s1^2 = var(97.0, 97.6, 98.0) = 0.25333, s2^2 = var(97.8, 97.8, 98.1) = 0.03
     assert check["change_se"] == pytest.approx(np.sqrt(0.253333 / 3 + 0.03 / 3), abs=1e-4)
     assert check["change_se"] == pytest.approx(0.30732, abs=1e-4)
+
+
+def test_a_derived_setup_has_one_name_whichever_study_derives_it_first():
+    """The snapshot check of the quick study (cnn1d.cycles5 at twice the epochs) is the full
+    study's SD Table 7 row snapshot-all/0.1/320: one setup, one name, trained once."""
+    schema = load_schema(REPO / "config" / "schema.yaml")
+    quick = plan_studies(validate_config(read_config_file(REPO / "config" / "config.yaml"), schema))
+    full = plan_studies(validate_config(read_config_file(REPO / "config" / "full.yaml"), schema))
+    name = quick["plateau"].detail["doubled"]["cnn1d.cycles5"]
+    assert name == full["plateau"].detail["doubled"]["cnn1d.cycles5"] == "cnn1d.epochs320.cycles5"
+    rows = full["reduction"].detail["ablation_lr_epochs"]["cnn1d"]
+    assert [r["setup"] for r in rows if r["label"] == "snapshot-all/0.1/320"] == [name]

@@ -72,9 +72,11 @@ def test_each_run_is_trained_once(study):
     # cycles2's, lr0.1's and epochs1's: tiny_cnn, epochs1 with more epochs, inherits epochs1's,
     # whose doubled runs are tiny_cnn's own (reused); only cycles2 and lr0.1 train doubled runs.
     # Run 1 of shuffle is each setup's `none` run 1 (a job of its own): the 3 shuffle pairs train
-    # seeds 2-4 and their setups' none run 1, the 4 `all` pairs seeds 1-4.
-    assert jobs == {"train_seeds_1_4": "4", "train_from2_seeds_2_4": "3", "train_none_seeds_1_1": "3",
-                    "train_doubled_seeds_1_3": "2", "reduction_tta_seeds_1_4": "2"}
+    # seeds 2-4 and their setups' none run 1, the 4 `all` pairs seeds 1-4. tiny_cnn's none run 1
+    # also keeps its state at the end of epoch 1, where onset1's runs start (train_none_onset).
+    assert jobs == {"train_seeds_1_4": "4", "train_from2_seeds_2_4": "3", "train_none_seeds_1_1": "2",
+                    "train_none_onset_seeds_1_1": "1", "train_doubled_seeds_1_3": "2",
+                    "reduction_tta_seeds_1_4": "2"}
 
 
 def test_ensembles_table_matches_the_runs(study):
@@ -124,6 +126,13 @@ def test_onset_and_ablation_tables(study):
     assert list(onset["onset_epoch"]) == [0, 1] and list(onset["source"]) == ["shuffle", "shuffle"]
     record = json.loads(runs(workdir, "tiny_cnn.onset1", "shuffle", "run.json")[1].read_text())
     assert record["seeds"]["onset_epoch"] == 1 and record["seeds"]["shuffle"] == 2
+    # every onset run starts from the none run 1's state at the end of epoch 1 (its first epoch
+    # not trained again), the onset setup's own none run 1 too
+    started = [json.loads(p.read_text())["onset_started_at"] for p in
+               [*runs(workdir, "tiny_cnn.onset1", "shuffle", "run.json")[1:],
+                workdir / "results/runs/tiny_cnn.onset1/none/seed1/run.json"]]
+    assert started == [1, 1, 1, 1]
+    assert (workdir / "results/runs/tiny_cnn/none/seed1/onset_states.pt").exists()
     sizes = pd.read_csv(workdir / "results/tables/ablation_runs_tiny_cnn.csv")
     assert list(sizes["runs"]) == [2, 4]
     logits, labels = load_prediction_stack(runs(workdir, "tiny_cnn", "all", count=2))

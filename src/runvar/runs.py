@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,17 +47,38 @@ def train_and_save(
     data: Dataset,
     out_dir: str | os.PathLike[str],
     log: Callable[[str], None] = print,
+    start: dict[str, Any] | None = None,
+    states: OnsetStates | None = None,
 ) -> dict[str, Any]:
     """Train run ``run`` of ``variant`` and write its run directory; returns the run record.
-    The global generators are seeded from the OS's entropy first (a leak from them shows)."""
+    The global generators are seeded from the OS's entropy first (a leak from them shows).
+    ``start`` and ``states``: as for :func:`train_and_save_runs`."""
     global_seed = seed_global_generators()
     seeds = _seeds_logged(setup_name, setup, variant, run, log)
     out = Path(out_dir)
     checkpoint = out / "checkpoint.pt"
-    result = train_run(dict(setup), data, seeds, log=log, checkpoint=checkpoint)
-    record = _save_run(setup_name, setup, variant, run, result, out, global_seed)
+    result = train_run(dict(setup), data, seeds, log=log, checkpoint=checkpoint, start=start,
+                       save_states_at=states.epochs if states else ())
+    record = _save_run(setup_name, setup, variant, run, result, out, global_seed, states)
     checkpoint.unlink(missing_ok=True)
     return record
+
+
+@dataclass(frozen=True)
+class OnsetStates:
+    """Where the `none` run 1 keeps its training states for onset runs, and at which epochs."""
+
+    path: Path
+    epochs: tuple[int, ...]
+
+
+def load_onset_start(path: str | os.PathLike[str], epoch: int) -> dict[str, Any]:
+    """The state at the end of ``epoch`` in a `none` run 1's states file (:class:`OnsetStates`)."""
+    states = torch.load(path, map_location="cpu", weights_only=False)
+    if epoch not in states:
+        raise ValueError(f"{path} holds the states at the ends of epochs {sorted(states)}, not of epoch {epoch}: "
+                         "rerun the `none` run 1 of the onset's base setup")
+    return states[epoch]
 
 
 def train_and_save_runs(
@@ -68,20 +90,26 @@ def train_and_save_runs(
     out_dirs: Sequence[str | os.PathLike[str]],
     log: Callable[[str], None] = print,
     stack: int = 1,
+    start: dict[str, Any] | None = None,
+    states: OnsetStates | None = None,
 ) -> list[dict[str, Any]]:
     """Train runs ``runs`` of ``variant`` into ``out_dirs``: up to ``stack`` at a time as one
     stacked model where :func:`~runvar.train.can_stack` allows it (bitwise the same runs), else
     one at a time with checkpoints (:func:`train_and_save`). Each stack is saved as it ends.
-    The global generators are seeded from the OS's entropy first (a leak from them shows)."""
+    The global generators are seeded from the OS's entropy first (a leak from them shows).
+    Onset runs start from ``start`` (:func:`load_onset_start`); the `none` run 1 writes its
+    training states at the epochs of ``states`` to its path (empty: no onset starts there)."""
     if len(runs) != len(out_dirs):
         raise ValueError(f"{len(runs)} runs but {len(out_dirs)} run directories")
     if stack <= 1 or not can_stack(dict(setup)):
-        return [train_and_save(setup_name, setup, variant, run, data, out, log) for run, out in zip(runs, out_dirs)]
+        return [train_and_save(setup_name, setup, variant, run, data, out, log, start, states)
+                for run, out in zip(runs, out_dirs)]
     global_seed = seed_global_generators()
     seeds = [_seeds_logged(setup_name, setup, variant, run, log) for run in runs]
-    results = train_runs(dict(setup), data, seeds, log=log, stack=stack)
+    results = train_runs(dict(setup), data, seeds, log=log, stack=stack, start=start,
+                         save_states_at=states.epochs if states else ())
     # a stack's runs are saved as the stack ends, before the next one trains
-    return [_save_run(setup_name, setup, variant, run, result, Path(out), global_seed)
+    return [_save_run(setup_name, setup, variant, run, result, Path(out), global_seed, states)
             for run, out, result in zip(runs, out_dirs, results)]
 
 
@@ -93,7 +121,7 @@ def _seeds_logged(setup_name: str, setup: Mapping[str, Any], variant: str, run: 
 
 
 def _save_run(setup_name: str, setup: Mapping[str, Any], variant: str, run: int, result: RunResult,
-              out: Path, global_seed: int) -> dict[str, Any]:
+              out: Path, global_seed: int, states: OnsetStates | None = None) -> dict[str, Any]:
     record = {
         "setup": setup_name,
         "variant": variant,
@@ -105,6 +133,8 @@ def _save_run(setup_name: str, setup: Mapping[str, Any], variant: str, run: int,
         **result.record,
     }
     weights = {"state_dict": result.state_dict, "snapshots": result.snapshot_states}
+    if states is not None and run == 1:  # the `none` run 1 (train_runs refuses any other)
+        write_atomic(states.path, lambda tmp: torch.save(result.states, tmp))
     write_atomic(out / "model.pt", lambda tmp: torch.save(weights, tmp))
     _write_history(out / "history.csv", result.history)
     save_json(out / "run.json", record)

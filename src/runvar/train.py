@@ -42,6 +42,8 @@ class RunResult:
     state_dict: dict[str, torch.Tensor] = field(repr=False)
     snapshot_logits: np.ndarray | None = None
     snapshot_states: list[dict[str, torch.Tensor]] = field(default_factory=list, repr=False)
+    #: training states at the ends of the epochs asked for (:func:`train_runs` ``save_states_at``)
+    states: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
 
 
 #: ``schedule.mode``: ``after_warmup`` (runvar's default) warms up over steps 1..W (the first
@@ -169,12 +171,20 @@ class Sources:
                 gen.set_state(state[name][key])
 
 
+def onset_state_key(setup: dict[str, Any]) -> str:
+    """What an onset run and the run whose state it starts from must share: the setup but for
+    its onset epoch (:func:`runvar.config.derive_setup` changes nothing else)."""
+    return digest({k: v for k, v in setup.items() if k != "onset_epoch"})
+
+
 def train_run(
     setup: dict[str, Any],
     data: Dataset,
     seeds: RunSeeds,
     log: Callable[[str], None] = print,
     checkpoint: str | os.PathLike[str] | None = None,
+    start: dict[str, Any] | None = None,
+    save_states_at: Sequence[int] = (),
 ) -> RunResult:
     """Train one model of ``setup`` on ``data`` with ``seeds`` and return its test predictions.
 
@@ -185,8 +195,14 @@ def train_run(
     checkpoint of the same setup and seeds resumes from it with bitwise identical results.
     ``setup["schedule"]["cycles"]`` > 1 trains a snapshot ensemble: the warm-up + cosine
     schedule restarts each cycle and the test logits and weights at every cycle end are kept.
+
+    Onset runs (SD Fig 2) share their first E epochs with the `none` run 1: ``save_states_at``
+    (epochs E, on the `none` run 1 only) keeps its training state at the end of each in
+    ``result.states``; ``start`` (one of those states) starts an onset run of switch-on epoch
+    E there, with the same bits as training the first E epochs.
     """
-    return _train_group(setup, data, [seeds], log, checkpoint, stacked=False)[0]
+    return _train_group(setup, data, [seeds], log, checkpoint, stacked=False, start=start,
+                        save_states_at=save_states_at)[0]
 
 
 def can_stack(setup: dict[str, Any]) -> bool:
@@ -203,22 +219,26 @@ def train_runs(
     seeds: Sequence[RunSeeds],
     log: Callable[[str], None] = print,
     stack: int = 1,
+    start: dict[str, Any] | None = None,
+    save_states_at: Sequence[int] = (),
 ) -> Iterator[RunResult]:
     """Train the runs ``seeds`` of ``setup``, up to ``stack`` of them at a time as one stacked
     model where :func:`can_stack` allows (else one at a time, as :func:`train_run`); yields
     each run's result as soon as its stack ends. On a CPU a run's results are bitwise the same
     either way: ``stack`` changes the time only. Each stack size is checked first
     (:func:`stack_mismatch`); where a stack would not give the runs' bits, its runs train one
-    at a time and their records say why (``stacked: false``, ``stack_fallback``)."""
+    at a time and their records say why (``stacked: false``, ``stack_fallback``).
+    ``start`` and ``save_states_at``: as for :func:`train_run`, for every run."""
     if stack < 1:
         raise ValueError(f"train.stack must be at least 1, got {stack}")
     if stack == 1 or not can_stack(setup):
-        return (train_run(setup, data, s, log) for s in seeds)
-    return _train_stacks(setup, data, list(seeds), log, stack)
+        return (train_run(setup, data, s, log, start=start, save_states_at=save_states_at) for s in seeds)
+    return _train_stacks(setup, data, list(seeds), log, stack, start, save_states_at)
 
 
 def _train_stacks(
     setup: dict[str, Any], data: Dataset, seeds: list[RunSeeds], log: Callable[[str], None], stack: int,
+    start: dict[str, Any] | None = None, save_states_at: Sequence[int] = (),
 ) -> Iterator[RunResult]:
     """:func:`train_runs` in stacks of ``stack``, each stack size checked once before its
     first stack trains: a stack that does not give the bits of its runs alone falls back to
@@ -235,11 +255,12 @@ def _train_stacks(
                     f"(one step at batch sizes {', '.join(map(str, batch_sizes(setup, data)))}; {seconds:.2f} s)")
         reason = mismatches[len(group)]
         if reason is None:
-            yield from _train_group(setup, data, group, log, None, stacked=True)
+            yield from _train_group(setup, data, group, log, None, stacked=True, start=start,
+                                    save_states_at=save_states_at)
             continue
         log(f"stack check FAILED: {reason}; training the {len(group)} runs of this stack one at a time")
         for seeds_of_run in group:
-            result = train_run(setup, data, seeds_of_run, log)
+            result = train_run(setup, data, seeds_of_run, log, start=start, save_states_at=save_states_at)
             result.record["stack_fallback"] = reason
             yield result
 
@@ -343,6 +364,8 @@ def _train_group(
     log: Callable[[str], None],
     checkpoint: str | os.PathLike[str] | None,
     stacked: bool,
+    start: dict[str, Any] | None = None,
+    save_states_at: Sequence[int] = (),
 ) -> list[RunResult]:
     """Train the runs of ``seeds_list`` side by side: as one :class:`StackedCNN1d` when
     ``stacked``, else the one run's own model (the only case that checkpoints)."""
@@ -374,12 +397,21 @@ def _train_group(
     snapshots: list[list[tuple[np.ndarray, dict[str, torch.Tensor]]]] = [[] for _ in seeds_list]
     bitflips: list[dict | None] = [None] * runs
     first_epoch = 0
-    resumed = load_checkpoint(checkpoint, key, log)
+    states: dict[int, dict[str, Any]] = {}
+    if save_states_at and seeds_list[0].as_dict() != run_seeds("none", 1).as_dict():
+        raise ValueError(f"training states are kept for onset runs of the `none` run 1 only, not of {seeds_list[0].as_dict()}")
+    if start is not None:
+        first_epoch = _start_from(start, setup, seeds_list, models, optimizer, sources)
+        histories = [copy.deepcopy(start["history"]) for _ in seeds_list]
+        snapshots = [list(start["snapshots"]) for _ in seeds_list]
+        log(f"starting at epoch {first_epoch} from the `none` run 1's state (all seeds 1 before it)")
+    resumed, resumed_epoch = load_checkpoint(checkpoint, key, log), 0
     if resumed is not None:
         net.load_state_dict(resumed["model"])
         optimizer.load_state_dict(resumed["optimizer"])
         sources[0].load_state(resumed["generators"])
         histories[0], bitflips[0], first_epoch = resumed["history"], resumed["bitflip"], resumed["epoch"]
+        resumed_epoch = first_epoch
         snapshots[0] = [(logits, weights) for logits, weights in resumed["snapshots"]]
 
     test_logits: list[torch.Tensor] = [torch.empty(0)] * runs
@@ -432,6 +464,14 @@ def _train_group(
             tested = f" test acc {row['test_accuracy']:.4f} CE {row['test_cross_entropy']:.4f}" if evaluate else ""
             who = f"[stack {run + 1}/{runs}] " if stacked else ""
             log(f"{who}epoch {epoch + 1}/{epochs} loss {row['train_loss']:.4f}{tested}")
+        if epoch + 1 in save_states_at:
+            states[epoch + 1] = {
+                "key": onset_state_key(setup), "epoch": epoch + 1, "model": _cpu_state(models[0]),
+                "optimizer": {name: {k: v.detach().cpu().clone() for k, v in optimizer.state[p].items()}
+                              for name, p in models[0].named_parameters()},
+                "generators": {source: gen.get_state() for source, gen in sources[0].own.items()},
+                "history": copy.deepcopy(histories[0]), "snapshots": list(snapshots[0]),
+            }
         if checkpoint is not None and every and (epoch + 1) % every == 0 and epoch + 1 < epochs:
             save_checkpoint(checkpoint, {
                 "key": key, "epoch": epoch + 1, "model": net.state_dict(),
@@ -455,7 +495,8 @@ def _train_group(
             "stacked_with": runs,
             "stacked": stacked,
             "stack_fallback": None,  # train_runs: why runs meant to stack trained alone
-            "resumed_from_epoch": first_epoch,
+            "resumed_from_epoch": resumed_epoch,
+            "onset_started_at": int(start["epoch"]) if start is not None else None,
             "snapshots": len(snapshots[run]),
             "final_test_accuracy": histories[run][-1]["test_accuracy"],
         }
@@ -467,8 +508,29 @@ def _train_group(
             state_dict=_cpu_state(models[run]),
             snapshot_logits=np.stack([s[0] for s in snapshots[run]]) if snapshots[run] else None,
             snapshot_states=[s[1] for s in snapshots[run]],
+            states=states if run == 0 else {},
         ))
     return results
+
+
+def _start_from(start: dict[str, Any], setup: dict[str, Any], seeds_list: Sequence[RunSeeds],
+                models: Sequence[nn.Module], optimizer: torch.optim.Optimizer, sources: Sequence[Sources]) -> int:
+    """Put each run at the `none` run 1's state ``start`` (weights, momentum, seed-1 generators)
+    at the end of its epoch E, where onset runs of switch-on epoch E leave it; returns E."""
+    epoch = int(start["epoch"])
+    if start["key"] != onset_state_key(setup):
+        raise ValueError("the start state belongs to another setup: onset runs start from the `none` "
+                         "run 1 of their base setup (the same setup but for onset_epoch)")
+    wrong = sorted({s.onset_epoch for s in seeds_list} - {epoch})
+    if wrong:
+        raise ValueError(f"a state at the end of epoch {epoch} starts onset runs of onset epoch {epoch}, not {wrong}")
+    for model, own in zip(models, sources):
+        model.load_state_dict(start["model"])
+        for name, param in model.named_parameters():
+            optimizer.state[param] = {k: v.clone().to(param.device) for k, v in start["optimizer"][name].items()}
+        for source, gen in own.base.items():
+            gen.set_state(start["generators"][source])
+    return epoch
 
 
 def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:

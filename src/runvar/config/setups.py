@@ -4,7 +4,9 @@ setups derived from a configured one by a few overrides (with canonical names)."
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping, MutableMapping
+from typing import Any
 
 from .errors import ConfigError
 
@@ -47,30 +49,61 @@ def derive_setup(
     ('cnn.epochs10', 'cnn')
     >>> derive_setup(setups, "cnn", lr=0.05, onset_epoch=5)
     'cnn.lr0.05.onset5'
+
+    A setup derived from a derived one is named from their configured root, in that order
+    whichever was derived first: doubling the epochs of ``cnn.cycles5`` is ``cnn.epochs60.cycles5``.
+
+    >>> derive_setup(setups, "cnn", cycles=5), derive_setup(setups, "cnn.cycles5", epochs=60)
+    ('cnn.cycles5', 'cnn.epochs60.cycles5')
     """
     setup = copy.deepcopy(setups[base])
-    parts = []
+    changed = False
     if lr is not None and float(lr) != float(setup["optimizer"]["lr"]):
-        setup["optimizer"]["lr"] = float(lr)
-        parts.append(f"lr{float(lr):g}")
+        setup["optimizer"]["lr"], changed = float(lr), True
     if epochs is not None and int(epochs) != int(setup["epochs"]):
-        setup["epochs"] = int(epochs)
-        parts.append(f"epochs{int(epochs)}")
-    if cycles is not None and int(cycles) != int(setup.get("schedule", {}).get("cycles", 1)):
-        setup.setdefault("schedule", {})["cycles"] = int(cycles)
-        parts.append(f"cycles{int(cycles)}")
+        setup["epochs"], changed = int(epochs), True
+    if cycles is not None and int(cycles) != _cycles(setup):
+        setup.setdefault("schedule", {})["cycles"], changed = int(cycles), True
     if onset_epoch is not None and int(onset_epoch) != int(setup.get("onset_epoch", 0)):
-        setup["onset_epoch"] = int(onset_epoch)
-        parts.append(f"onset{int(onset_epoch)}")
-    if not parts:
+        setup["onset_epoch"], changed = int(onset_epoch), True
+    if not changed:
         return base
     same = [name for name, other in setups.items() if other == setup]
     if same:  # e.g. doubling the epochs of "cnn.epochs60" gives "cnn" back
         return same[0]
-    name = ".".join([base, *parts])
+    name = _derived_name(setups, _root(setups, base), setup)
     _check_derived(name, setup)
     setups.setdefault(name, setup)
     return name
+
+
+#: The name parts of a derived setup, in their order: each reads one value of a setup.
+_PARTS: tuple[tuple[str, Any], ...] = (
+    ("lr", lambda s: f"{float(s['optimizer']['lr']):g}"),
+    ("epochs", lambda s: str(int(s["epochs"]))),
+    ("cycles", lambda s: str(_cycles(s))),
+    ("onset", lambda s: str(int(s.get("onset_epoch", 0)))),
+)
+_DERIVED_SUFFIX = re.compile(r"^(.+)\.(?:lr[0-9][0-9.e+-]*|epochs\d+|cycles\d+|onset\d+)$")
+
+
+def _cycles(setup: Mapping) -> int:
+    return int(setup.get("schedule", {}).get("cycles", 1))
+
+
+def _root(setups: Mapping[str, dict], name: str) -> str:
+    """The configured setup a derived setup's name starts from (``name`` itself if none)."""
+    root = candidate = name
+    while match := _DERIVED_SUFFIX.match(candidate):
+        candidate = match.group(1)
+        if candidate in setups:
+            root = candidate
+    return root
+
+
+def _derived_name(setups: Mapping[str, dict], root: str, setup: Mapping) -> str:
+    parts = [f"{key}{read(setup)}" for key, read in _PARTS if read(setup) != read(setups[root])]
+    return ".".join([root, *parts])
 
 def _check_derived(name: str, setup: Mapping) -> None:
     epochs = int(setup["epochs"])

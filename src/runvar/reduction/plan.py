@@ -20,7 +20,7 @@ from typing import Any
 
 from ..config import ConfigError, derive_setup, max_runs
 from ..seeds import VARIANTS, variant_sources
-from ..studies import StudyPlan
+from ..studies import RUN_DIR, StudyPlan
 from .tta import tta_methods
 
 #: A file of a reduction study: ``kind`` tables, claims or figures; ``stem`` the study (the TTA
@@ -234,6 +234,22 @@ def recipes(detail: Mapping[str, Mapping]) -> dict[str, str]:
             for row_spec in filter(None, rows):
                 found[row_spec["setup"]] = base if study == "onset" else row_spec["setup"]
     return found
+
+
+#: Where the `none` run 1 of a setup keeps its training states for the onset runs of that setup.
+ONSET_STATES_FILE = RUN_DIR.replace("{variant}", "none").replace("{seed}", "1") + "/onset_states.pt"
+
+
+def onset_starts(detail: Mapping[str, Mapping]) -> dict[str, tuple[str, int]]:
+    """Onset setup -> (its base, switch-on epoch E), for E > 0: its runs start from the base's
+    `none` run 1 at the end of epoch E (:data:`ONSET_STATES_FILE`).
+
+    >>> onset_starts({"onset": {"cnn": [{"setup": "cnn", "onset_epoch": 0},
+    ...                                  {"setup": "cnn.onset5", "onset_epoch": 5}]}})
+    {'cnn.onset5': ('cnn', 5)}
+    """
+    return {row_spec["setup"]: (base, row_spec["onset_epoch"])
+            for base, rows in detail.get("onset", {}).items() for row_spec in rows if row_spec["onset_epoch"]}
 
 
 def targets(detail: Mapping[str, Mapping]) -> list[str]:
