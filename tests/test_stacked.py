@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from runvar.models import build_from_block, set_stochastic_generator
 from runvar.models.small import GemmConv1d
-from runvar.models.stacked import StackedCNN1d, stackable
+from runvar.models.stacked import StackedCNN1d, StackedMLP, stack_models, stackable
 from runvar.runs import train_and_save_runs
 from runvar.seeds import run_seeds
 from runvar.train import can_stack, train_run, train_runs
@@ -128,8 +128,29 @@ def test_bit_flip_is_recorded_and_is_one_float32_step_in_the_weights(tiny_setup,
         assert len({r["bitflip"]["flat_index"] for r in records}) > 1  # each run its own scalar
 
 
+MLPS = {"mlp": {"name": "mlp", "hidden": [32, 16], "dropout": 0.2}, "linear": {"name": "linear"},
+        "mlp512": {"name": "mlp", "hidden": [512]}}
+
+
+@pytest.mark.parametrize("block", MLPS.values(), ids=MLPS.keys())
+@pytest.mark.parametrize("variant", ["all", "bitflip"])
+def test_stacked_mlps_are_bitwise_the_runs_trained_alone(tiny_setup, tiny_data, block, variant):
+    setup = {**tiny_setup, "model": block, "epochs": 3, "evaluate_every": 1}
+    seeds = [run_seeds(variant, r) for r in (1, 2, 3)]
+    alone = [train_run(setup, tiny_data, s, log=lambda _: None) for s in seeds]
+    stacked = list(train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=3))
+    assert [r.record["stacked"] for r in stacked] == [True] * 3  # the stack check passed: no fallback
+    for a, b in zip(alone, stacked):
+        _same(a, b)
+    assert not np.array_equal(alone[0].logits, alone[1].logits)
+
+
 def test_which_setups_stack(tiny_setup):
-    assert stackable(GEMM) and not stackable({**GEMM, "conv": "native"}) and not stackable({"name": "mlp"})
+    assert stackable(GEMM) and not stackable({**GEMM, "conv": "native"}) and stackable({"name": "mlp"})
+    assert stackable({"name": "linear"}) and not stackable({"name": "hidden_conv"}) and not stackable({"name": "lenet"})
+    assert isinstance(stack_models({"name": "mlp"}, [build_from_block({"name": "mlp"}, (1, 40), 10, 1)]), StackedMLP)
+    with pytest.raises(ValueError, match="model 'hidden_conv' does not stack; stackable: cnn1d"):
+        stack_models({"name": "hidden_conv"}, [])
     assert can_stack({**tiny_setup, "model": GEMM})
     assert not can_stack({**tiny_setup, "model": GEMM, "checkpoint_every": 1})  # a checkpoint is one run's
     assert not can_stack(tiny_setup)  # native convolutions

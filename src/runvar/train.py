@@ -25,7 +25,7 @@ from .config import digest
 from .data import Dataset, augment_batch
 from .execution import check_pinned, configure, execution_of, hardware, resolve_device, versions
 from .models import build_from_block, set_stochastic_generator
-from .models.stacked import StackedCNN1d, stackable
+from .models.stacked import stack_models, stackable
 from .models.layers import REFERENCE_FULL_LR
 from .io import write_atomic
 from .seeds import RunSeeds, run_seeds
@@ -294,7 +294,7 @@ def stack_mismatch(setup: dict[str, Any], data: Dataset, seeds_list: Sequence[Ru
     runs = len(seeds_list)
     for n in batch_sizes(setup, data):
         x, y = data.x_train[:n], data.y_train[:n]
-        stack = StackedCNN1d([copy.deepcopy(m) for m in built]).train()
+        stack = stack_models(setup["model"], [copy.deepcopy(m) for m in built]).train()
         generators = [s.generators(device)["stochastic"] for s in seeds_list]
         outs, _ = _step(stack, make_optimizer(stack.runs, setup["optimizer"]), lr, [x] * runs, [y] * runs,
                         stacked=True, generators=generators)
@@ -344,7 +344,7 @@ def _step(
     generators: Sequence[torch.Generator] | None = None,
 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """One training step at LR ``lr`` (before the parameter groups' scales) of ``net``: a
-    :class:`StackedCNN1d` of the runs of ``xs``, ``ys`` and dropout ``generators`` when
+    stacked model (:func:`~runvar.models.stacked.stack_models`) of the runs of ``xs``, ``ys`` and dropout ``generators`` when
     ``stacked``, else one run's model (its dropout generator already set); the runs' outputs
     and losses."""
     for group in optimizer.param_groups:
@@ -367,7 +367,7 @@ def _train_group(
     start: dict[str, Any] | None = None,
     save_states_at: Sequence[int] = (),
 ) -> list[RunResult]:
-    """Train the runs of ``seeds_list`` side by side: as one :class:`StackedCNN1d` when
+    """Train the runs of ``seeds_list`` side by side: as one stacked model when
     ``stacked``, else the one run's own model (the only case that checkpoints)."""
     started = time.perf_counter()
     device, mode = _configure(setup, seeds_list)
@@ -376,7 +376,7 @@ def _train_group(
     sources = [Sources(s, device) for s in seeds_list]
     models = [build_from_block(setup["model"], data.input_shape, data.num_classes, s.init).to(device)
               for s in seeds_list]
-    net: nn.Module = StackedCNN1d(models).to(device) if stacked else models[0]
+    net: nn.Module = stack_models(setup["model"], models).to(device) if stacked else models[0]
     bitflip_param = setup.get("bitflip", {}).get("parameter", "first")
 
     epochs, batch_size = int(setup["epochs"]), int(setup["batch_size"])

@@ -1,5 +1,5 @@
-"""Several runs of one ``cnn1d(conv="gemm")`` setup as one model: each parameter stacked over
-the runs, each matrix product batched over them (``bmm``).
+"""Several runs of one ``cnn1d(conv="gemm")``, ``linear`` or ``mlp`` setup as one model: each
+parameter stacked over the runs, each matrix product batched over them (``bmm``).
 
 On one CPU thread a small model's training step is spent on per-operation overhead and on
 matrix products too small to use the core; a stack of 4-5 runs takes about half the time per
@@ -50,8 +50,58 @@ class _RunsMatmul(torch.autograd.Function):
 
 
 def stackable(block: Mapping[str, Any]) -> bool:
-    """Whether runs of a setup with model block ``block`` can train as a :class:`StackedCNN1d`."""
-    return block.get("name") == "cnn1d" and block.get("conv") == "gemm"
+    """Whether runs of a setup with model block ``block`` can train as one stacked model
+    (:func:`stack_models`): ``cnn1d`` with ``conv: gemm``, ``linear`` and ``mlp``."""
+    return (block.get("name") == "cnn1d" and block.get("conv") == "gemm") or block.get("name") in ("linear", "mlp")
+
+
+def stack_models(block: Mapping[str, Any], models: Sequence[nn.Module]) -> nn.Module:
+    """The runs ``models`` of model block ``block`` (:func:`stackable`) as one module."""
+    if not stackable(block):
+        raise ValueError(f"model {block.get('name')!r} does not stack; stackable: cnn1d (conv: gemm), linear, mlp")
+    return StackedCNN1d(models) if block["name"] == "cnn1d" else StackedMLP(models)
+
+
+def _dropout(x: torch.Tensor, p: float, generators: Sequence[torch.Generator] | None) -> torch.Tensor:
+    """:class:`SeededDropout` of each run's slice of ``x`` (runs, ...) with that run's generator."""
+    if generators is None or len(generators) != x.shape[0]:
+        raise RuntimeError("a stacked model in training needs one dropout generator per run")
+    shape = x.shape[1:]
+    keep = torch.stack([torch.rand(shape, generator=g, device=x.device, dtype=x.dtype) for g in generators]) >= p
+    return x * keep / (1.0 - p)
+
+
+class StackedMLP(nn.Module):
+    """The runs of :func:`~runvar.models.small.linear` or :func:`~runvar.models.small.mlp`
+    ``models`` (``Flatten``, then ``Linear`` layers with ``ReLU`` and :class:`SeededDropout`
+    between them) as one module, each ``Linear`` a batched product as in :class:`StackedCNN1d`.
+    :meth:`forward` takes ``x`` of shape (runs, N, ...) and one dropout generator per run."""
+
+    LAYERS = (nn.Flatten, nn.Linear, nn.ReLU, SeededDropout)
+
+    def __init__(self, models: Sequence[nn.Module]) -> None:
+        super().__init__()
+        if not models:
+            raise ValueError("StackedMLP needs at least one model")
+        layout = [type(m) for m in models[0]]
+        for model in models:
+            if (not isinstance(model, nn.Sequential) or [type(m) for m in model] != layout
+                    or not all(t in self.LAYERS for t in layout) or layout[0] is not nn.Flatten):
+                raise TypeError("StackedMLP stacks linear or mlp models of one architecture")
+        self.runs = nn.ModuleList(models)
+
+    def forward(self, x: torch.Tensor, generators: Sequence[torch.Generator] | None = None) -> torch.Tensor:
+        x = x.reshape(*x.shape[:2], -1)
+        for index, layer in enumerate(self.runs[0]):
+            if isinstance(layer, nn.Linear):
+                weight = torch.stack([run[index].weight for run in self.runs])
+                bias = torch.stack([run[index].bias for run in self.runs])
+                x = _RunsMatmul.apply(x, weight, bias)
+            elif isinstance(layer, nn.ReLU):
+                x = torch.relu(x)
+            elif isinstance(layer, SeededDropout) and self.training and layer.p:
+                x = _dropout(x, layer.p, generators)
+        return x
 
 
 class StackedCNN1d(nn.Module):
@@ -95,10 +145,5 @@ class StackedCNN1d(nn.Module):
             x = torch.relu(out.view(runs, n, length, -1))
         x = x.transpose(2, 3).reshape(runs, n, -1)  # nn.Flatten of (N, C, L)
         if self.training and self.dropout:
-            if generators is None or len(generators) != runs:
-                raise RuntimeError("StackedCNN1d in training needs one dropout generator per run")
-            shape = x.shape[1:]
-            keep = torch.stack([torch.rand(shape, generator=g, device=x.device, dtype=x.dtype)
-                                for g in generators]) >= self.dropout
-            x = x * keep / (1.0 - self.dropout)
+            x = _dropout(x, self.dropout, generators)
         return _RunsMatmul.apply(x, self._stacked(self.linear, "weight"), self._stacked(self.linear, "bias"))
