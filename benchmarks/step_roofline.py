@@ -1,0 +1,122 @@
+"""How close a training step of each model family comes to its own matrix products.
+
+For each setup of the default config named (default: every family the quick study trains),
+one training step at its batch size, on one CPU thread, through the project's own step
+(:func:`runvar.train._step`): a stack of ``--stack`` runs where the setup stacks, else one
+run. The step's floating-point operations are counted by ``torch.utils.flop_counter`` (the
+matrix products and convolutions, forward and backward); every matrix product the step calls
+(and convolution) is recorded with its shapes and strides and then timed alone, the same products on fresh
+tensors, in the same run. Printed per family: ms per step, the step's GFLOP/s, the products'
+own GFLOP/s (the roofline this step could reach if nothing else took time) and the share of it
+the step reaches.
+
+    .venv/bin/python benchmarks/step_roofline.py [--setups cnn1d mlp512 ...] [--stack 5] [--steps 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from recipe_sweep import default_setups  # noqa: E402
+from runvar.data import load_dataset, prepare_dataset  # noqa: E402
+from runvar.models import build_from_block, set_stochastic_generator  # noqa: E402
+from runvar.models.stacked import stack_models  # noqa: E402
+from runvar.seeds import run_seeds  # noqa: E402
+from runvar.train import _step, can_stack, make_optimizer  # noqa: E402
+
+aten = torch.ops.aten
+PRODUCTS = {aten.mm.default, aten.bmm.default, aten.addmm.default, aten.baddbmm.default,
+            aten.convolution.default, aten.convolution_backward.default}
+FAMILIES = ["cnn1d", "linear", "mlp512", "hidden_conv", "sel.lenet.k8", "sel.lenet.learned"]
+
+
+class Products(TorchDispatchMode):
+    """Records every matrix product called: the op and its tensor arguments' shapes and strides."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        if func in PRODUCTS:
+            self.calls.append((func, [(a.shape, a.stride()) if isinstance(a, torch.Tensor) else a for a in args]))
+        return func(*args, **(kwargs or {}))
+
+
+def replay_seconds(calls: list[tuple], repeats: int) -> float:
+    """Seconds the recorded products take alone, on fresh tensors of the same layout (median)."""
+    prepared = [(func, [torch.randn(1).new_empty_strided(*a).normal_() if isinstance(a, tuple) and
+                        isinstance(a[0], torch.Size) else a for a in args]) for func, args in calls]
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for func, args in prepared:
+            func(*args)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def family_step(setup: dict, data, stack: int):  # noqa: ANN001, ANN201
+    """A closure doing one training step of ``setup`` (``stack`` runs where it stacks)."""
+    runs = stack if can_stack(setup) else 1
+    seeds = [run_seeds("all", r) for r in range(1, runs + 1)]
+    models = [build_from_block(setup["model"], data.input_shape, data.num_classes, s.init) for s in seeds]
+    stacked = runs > 1
+    net = stack_models(setup["model"], models) if stacked else models[0]
+    optimizer = make_optimizer(net.runs if stacked else net, setup["optimizer"])
+    generators = [s.generators(torch.device("cpu"))["stochastic"] for s in seeds]
+    if not stacked:
+        set_stochastic_generator(net, generators[0])
+    n = int(setup["batch_size"])
+    xs, ys = [data.x_train[:n]] * runs, [data.y_train[:n]] * runs
+    net.train()
+    return runs, lambda: _step(net, optimizer, 0.01, xs, ys, stacked, generators)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--setups", nargs="+", default=FAMILIES)
+    parser.add_argument("--stack", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=50)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    setups = default_setups()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "mnist1d.npz")
+        prepare_dataset("mnist1d", path, num_samples=5000, train_split=0.8, seed=42)
+        data = load_dataset(path)
+    print(f"one training step on 1 thread, {args.steps} steps timed (median); products: the step's own, timed alone")
+    print(f"{'setup':<20} {'runs':>4} {'batch':>5} {'ms/step':>8} {'GFLOP/s':>8} {'products GFLOP/s':>17} {'share':>6}")
+    for name in args.setups:
+        setup = setups[name]
+        runs, step = family_step(setup, data, args.stack)
+        for _ in range(3):  # warm-up
+            step()
+        counter, products = FlopCounterMode(display=False), Products()
+        with counter, products:
+            step()
+        flops = counter.get_total_flops()
+        times = []
+        for _ in range(args.steps):
+            start = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - start)
+        seconds = statistics.median(times)
+        alone = replay_seconds(products.calls, args.steps)
+        print(f"{name:<20} {runs:>4} {setup['batch_size']:>5} {seconds * 1e3:8.2f} {flops / seconds / 1e9:8.1f} "
+              f"{flops / alone / 1e9:17.1f} {alone / seconds:6.0%}")
+
+
+if __name__ == "__main__":
+    main()
