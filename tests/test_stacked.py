@@ -129,12 +129,12 @@ def test_bit_flip_is_recorded_and_is_one_float32_step_in_the_weights(tiny_setup,
 
 
 MLPS = {"mlp": {"name": "mlp", "hidden": [32, 16], "dropout": 0.2}, "linear": {"name": "linear"},
-        "mlp512": {"name": "mlp", "hidden": [512]}}
+        "mlp512": {"name": "mlp", "hidden": [512]}, "hidden_conv": {"name": "hidden_conv", "conv": "gemm"}}
 
 
 @pytest.mark.parametrize("block", MLPS.values(), ids=MLPS.keys())
 @pytest.mark.parametrize("variant", ["all", "bitflip"])
-def test_stacked_mlps_are_bitwise_the_runs_trained_alone(tiny_setup, tiny_data, block, variant):
+def test_other_stacked_families_are_bitwise_the_runs_trained_alone(tiny_setup, tiny_data, block, variant):
     setup = {**tiny_setup, "model": block, "epochs": 3, "evaluate_every": 1}
     seeds = [run_seeds(variant, r) for r in (1, 2, 3)]
     alone = [train_run(setup, tiny_data, s, log=lambda _: None) for s in seeds]
@@ -148,6 +148,7 @@ def test_stacked_mlps_are_bitwise_the_runs_trained_alone(tiny_setup, tiny_data, 
 def test_which_setups_stack(tiny_setup):
     assert stackable(GEMM) and not stackable({**GEMM, "conv": "native"}) and stackable({"name": "mlp"})
     assert stackable({"name": "linear"}) and not stackable({"name": "hidden_conv"}) and not stackable({"name": "lenet"})
+    assert stackable({"name": "hidden_conv", "conv": "gemm"})
     assert isinstance(stack_models({"name": "mlp"}, [build_from_block({"name": "mlp"}, (1, 40), 10, 1)]), StackedMLP)
     with pytest.raises(ValueError, match="model 'hidden_conv' does not stack; stackable: cnn1d"):
         stack_models({"name": "hidden_conv"}, [])
@@ -175,3 +176,12 @@ def test_bad_stack_sizes(tiny_setup, tiny_data):
         train_runs({**tiny_setup, "model": GEMM}, tiny_data, [run_seeds("all", 1)], stack=0)
     with pytest.raises(TypeError, match="one architecture"):
         StackedCNN1d([build_from_block(GEMM, (1, 40), 10, 1), build_from_block({**GEMM, "layers": 2}, (1, 40), 10, 1)])
+
+
+def test_hidden_conv_computes_gemm_convolutions_of_signals_only():
+    native = build_from_block({"name": "hidden_conv"}, (1, 40), 10, 1)
+    gemm = build_from_block({"name": "hidden_conv", "conv": "gemm"}, (1, 40), 10, 1)
+    x = torch.randn(8, 1, 40)
+    assert isinstance(gemm[0], GemmConv1d) and torch.allclose(native(x), gemm(x), atol=1e-6)  # same init, same function
+    with pytest.raises(ValueError, match=r"gemm for \(channels, length\) inputs only"):
+        build_from_block({"name": "hidden_conv", "conv": "gemm"}, (3, 32, 32), 10, 1)

@@ -17,6 +17,7 @@ from torch import nn
 
 from .registry import register
 from .resnet import spatial_ops
+from .small import CONV_MODES
 
 
 @register("hidden_conv")
@@ -26,13 +27,19 @@ def hidden_conv(
     channels: int = 64,
     kernel: int = 5,
     stride: int = 2,
+    conv: str = "native",
 ) -> nn.Module:
-    """Conv(``kernel``, ``stride``, padding ``kernel // 2``, ``channels``) -> ReLU -> linear."""
+    """Conv(``kernel``, ``stride``, padding ``kernel // 2``, ``channels``) -> ReLU -> linear.
+    ``conv``: as for :func:`~runvar.models.small.cnn1d` (``gemm``: 1-D inputs only; it stacks)."""
     ops = spatial_ops(input_shape, "hidden_conv")
+    if conv not in CONV_MODES or (conv != "native" and len(input_shape) != 2):
+        raise ValueError(f"hidden_conv: conv {conv!r} is not one of {sorted(CONV_MODES)} "
+                         "(gemm for (channels, length) inputs only)")
+    layer = CONV_MODES[conv] if len(input_shape) == 2 else ops.conv
     padding = kernel // 2
     out_spatial = [(size + 2 * padding - kernel) // stride + 1 for size in input_shape[1:]]
     return nn.Sequential(
-        ops.conv(input_shape[0], channels, kernel, stride=stride, padding=padding),
+        layer(input_shape[0], channels, kernel, stride=stride, padding=padding),
         nn.ReLU(),
         nn.Flatten(),
         nn.Linear(channels * math.prod(out_spatial), num_classes),

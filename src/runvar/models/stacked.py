@@ -51,15 +51,16 @@ class _RunsMatmul(torch.autograd.Function):
 
 def stackable(block: Mapping[str, Any]) -> bool:
     """Whether runs of a setup with model block ``block`` can train as one stacked model
-    (:func:`stack_models`): ``cnn1d`` with ``conv: gemm``, ``linear`` and ``mlp``."""
-    return (block.get("name") == "cnn1d" and block.get("conv") == "gemm") or block.get("name") in ("linear", "mlp")
+    (:func:`stack_models`): ``cnn1d`` and ``hidden_conv`` with ``conv: gemm``, ``linear`` and ``mlp``."""
+    return (block.get("name") in ("cnn1d", "hidden_conv") and block.get("conv") == "gemm") or block.get("name") in ("linear", "mlp")
 
 
 def stack_models(block: Mapping[str, Any], models: Sequence[nn.Module]) -> nn.Module:
     """The runs ``models`` of model block ``block`` (:func:`stackable`) as one module."""
     if not stackable(block):
-        raise ValueError(f"model {block.get('name')!r} does not stack; stackable: cnn1d (conv: gemm), linear, mlp")
-    return StackedCNN1d(models) if block["name"] == "cnn1d" else StackedMLP(models)
+        raise ValueError(f"model {block.get('name')!r} does not stack; stackable: cnn1d and hidden_conv "
+                         "(conv: gemm), linear, mlp")
+    return StackedMLP(models) if block["name"] in ("linear", "mlp") else StackedCNN1d(models)
 
 
 def _dropout(x: torch.Tensor, p: float, generators: Sequence[torch.Generator] | None) -> torch.Tensor:
@@ -105,8 +106,9 @@ class StackedMLP(nn.Module):
 
 
 class StackedCNN1d(nn.Module):
-    """The runs of :func:`~runvar.models.small.cnn1d` ``models`` (built with ``conv="gemm"``)
-    as one module. The parameters stay the models' own (``runs``): each step stacks them, so
+    """The runs of :func:`~runvar.models.small.cnn1d` or :func:`~runvar.models.hidden.hidden_conv`
+    ``models`` (built with ``conv="gemm"``: convolutions with ReLU, then dropout and a linear
+    layer) as one module. The parameters stay the models' own (``runs``): each step stacks them, so
     an optimizer updates every run's tensors exactly as it would the run's alone (a fused
     optimizer rounds the elements at a tensor's vectorised body and at its tail differently).
 
