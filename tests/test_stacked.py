@@ -129,7 +129,8 @@ def test_bit_flip_is_recorded_and_is_one_float32_step_in_the_weights(tiny_setup,
 
 
 MLPS = {"mlp": {"name": "mlp", "hidden": [32, 16], "dropout": 0.2}, "linear": {"name": "linear"},
-        "mlp512": {"name": "mlp", "hidden": [512]}, "hidden_conv": {"name": "hidden_conv", "conv": "gemm"}}
+        "mlp512": {"name": "mlp", "hidden": [512]}, "hidden_conv": {"name": "hidden_conv", "conv": "gemm"},
+        "lenet-k4": {"name": "lenet", "mode": "select", "k": 4}, "lenet-learned": {"name": "lenet", "mode": "learned"}}
 
 
 @pytest.mark.parametrize("block", MLPS.values(), ids=MLPS.keys())
@@ -142,13 +143,15 @@ def test_other_stacked_families_are_bitwise_the_runs_trained_alone(tiny_setup, t
     assert [r.record["stacked"] for r in stacked] == [True] * 3  # the stack check passed: no fallback
     for a, b in zip(alone, stacked):
         _same(a, b)
-    assert not np.array_equal(alone[0].logits, alone[1].logits)
+    if variant == "all":  # (a one-ulp flip of a score rarely changes which candidate is chosen)
+        assert not np.array_equal(alone[0].logits, alone[1].logits)
 
 
 def test_which_setups_stack(tiny_setup):
     assert stackable(GEMM) and not stackable({**GEMM, "conv": "native"}) and stackable({"name": "mlp"})
-    assert stackable({"name": "linear"}) and not stackable({"name": "hidden_conv"}) and not stackable({"name": "lenet"})
-    assert stackable({"name": "hidden_conv", "conv": "gemm"})
+    assert stackable({"name": "linear"}) and not stackable({"name": "hidden_conv"}) and not stackable({"name": "conv2"})
+    assert stackable({"name": "hidden_conv", "conv": "gemm"}) and stackable({"name": "lenet", "mode": "select", "k": 2})
+    assert not stackable({"name": "lenet", "mode": "select", "k": 2, "selection": "probabilistic"})
     assert isinstance(stack_models({"name": "mlp"}, [build_from_block({"name": "mlp"}, (1, 40), 10, 1)]), StackedMLP)
     with pytest.raises(ValueError, match="model 'hidden_conv' does not stack; stackable: cnn1d"):
         stack_models({"name": "hidden_conv"}, [])

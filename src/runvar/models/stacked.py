@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .layers import SeededDropout
+from .weight_selection import SelectLinear
 from .small import GemmConv1d, strided_windows
 
 
@@ -51,7 +52,10 @@ class _RunsMatmul(torch.autograd.Function):
 
 def stackable(block: Mapping[str, Any]) -> bool:
     """Whether runs of a setup with model block ``block`` can train as one stacked model
-    (:func:`stack_models`): ``cnn1d`` and ``hidden_conv`` with ``conv: gemm``, ``linear`` and ``mlp``."""
+    (:func:`stack_models`): ``cnn1d`` and ``hidden_conv`` with ``conv: gemm``, ``linear``, ``mlp``
+    and ``lenet`` (learned, or selecting its weights greedily)."""
+    if block.get("name") == "lenet":  # a probabilistic selection draws from each run's layers' generators
+        return block.get("selection", "greedy") == "greedy"
     return (block.get("name") in ("cnn1d", "hidden_conv") and block.get("conv") == "gemm") or block.get("name") in ("linear", "mlp")
 
 
@@ -59,8 +63,8 @@ def stack_models(block: Mapping[str, Any], models: Sequence[nn.Module]) -> nn.Mo
     """The runs ``models`` of model block ``block`` (:func:`stackable`) as one module."""
     if not stackable(block):
         raise ValueError(f"model {block.get('name')!r} does not stack; stackable: cnn1d and hidden_conv "
-                         "(conv: gemm), linear, mlp")
-    return StackedMLP(models) if block["name"] in ("linear", "mlp") else StackedCNN1d(models)
+                         "(conv: gemm), linear, mlp, lenet (greedy selection or learned)")
+    return StackedMLP(models) if block["name"] in ("linear", "mlp", "lenet") else StackedCNN1d(models)
 
 
 def _dropout(x: torch.Tensor, p: float, generators: Sequence[torch.Generator] | None) -> torch.Tensor:
@@ -73,12 +77,15 @@ def _dropout(x: torch.Tensor, p: float, generators: Sequence[torch.Generator] | 
 
 
 class StackedMLP(nn.Module):
-    """The runs of :func:`~runvar.models.small.linear` or :func:`~runvar.models.small.mlp`
-    ``models`` (``Flatten``, then ``Linear`` layers with ``ReLU`` and :class:`SeededDropout`
-    between them) as one module, each ``Linear`` a batched product as in :class:`StackedCNN1d`.
-    :meth:`forward` takes ``x`` of shape (runs, N, ...) and one dropout generator per run."""
+    """The runs of :func:`~runvar.models.small.linear`, :func:`~runvar.models.small.mlp` or
+    :func:`~runvar.models.weight_selection.lenet` ``models`` (``Flatten``, then ``Linear`` or
+    greedy :class:`~runvar.models.weight_selection.SelectLinear` layers with ``ReLU`` and
+    :class:`SeededDropout` between them) as one module, each layer a batched product as in
+    :class:`StackedCNN1d`; a selection layer's weight is each run's own chosen candidates,
+    chosen as alone. :meth:`forward` takes ``x`` of shape (runs, N, ...) and one dropout
+    generator per run."""
 
-    LAYERS = (nn.Flatten, nn.Linear, nn.ReLU, SeededDropout)
+    LAYERS = (nn.Flatten, nn.Linear, SelectLinear, nn.ReLU, SeededDropout)
 
     def __init__(self, models: Sequence[nn.Module]) -> None:
         super().__init__()
@@ -94,9 +101,13 @@ class StackedMLP(nn.Module):
     def forward(self, x: torch.Tensor, generators: Sequence[torch.Generator] | None = None) -> torch.Tensor:
         x = x.reshape(*x.shape[:2], -1)
         for index, layer in enumerate(self.runs[0]):
-            if isinstance(layer, nn.Linear):
+            if isinstance(layer, SelectLinear):
+                if layer.rule != "greedy":
+                    raise RuntimeError("StackedMLP selects weights greedily only")
+                x = _RunsMatmul.apply(x, torch.stack([run[index].effective_weight() for run in self.runs]), None)
+            elif isinstance(layer, nn.Linear):
                 weight = torch.stack([run[index].weight for run in self.runs])
-                bias = torch.stack([run[index].bias for run in self.runs])
+                bias = None if layer.bias is None else torch.stack([run[index].bias for run in self.runs])
                 x = _RunsMatmul.apply(x, weight, bias)
             elif isinstance(layer, nn.ReLU):
                 x = torch.relu(x)
