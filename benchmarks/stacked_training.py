@@ -1,7 +1,8 @@
-"""cnn1d runs trained one at a time vs as stacks (``train.stack``) on one CPU thread.
+"""Runs trained one at a time vs as stacks (``train.stack``) on one CPU thread.
 
-Trains runs 1..``--runs`` of the default config's ``cnn1d`` setup (MNIST-1D default split,
-batch 128, crops, dropout, SGD, ``conv: gemm``) for ``--epochs`` epochs through
+Trains runs 1..``--runs`` of the default config's ``--setup`` (default ``cnn1d``: MNIST-1D
+default split, batch 128, crops, dropout, SGD, ``conv: gemm``; any setup that stacks, e.g.
+``mlp512``, ``hidden_conv``, ``sel.lenet.k8``) for ``--epochs`` epochs through
 :func:`runvar.train.train_runs`, once per stack size, ``--repeats`` times interleaved so a
 shared machine's load falls on every size; prints each size's seconds per run-epoch (median of
 the repeats), its speed-up over one at a time, and whether its runs are bitwise the runs
@@ -9,7 +10,7 @@ trained one at a time (they must be: the stack size is a speed setting only).
 ``--processes 2`` runs the same measurement in two processes at once, as ``make study`` keeps
 both cores of a 2-core machine busy (they then share the caches and the memory bandwidth).
 
-    .venv/bin/python benchmarks/stacked_training.py [--runs 10] [--epochs 10] [--stacks 1 2 5 10] [--processes 2]
+    .venv/bin/python benchmarks/stacked_training.py [--setup cnn1d] [--runs 10] [--epochs 10] [--stacks 1 2 5 10] [--processes 2]
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def measure(args: argparse.Namespace, path: str) -> tuple[dict[int, list[float]]
     """Seconds per run-epoch of each stack size (one per repeat), and whether each size's
     runs were bitwise the runs trained one at a time."""
     torch.set_num_threads(1)
-    setup = dict(default_setups()["cnn1d"], epochs=args.epochs, evaluate_every=args.epochs)
+    setup = dict(default_setups()[args.setup], epochs=args.epochs, evaluate_every=args.epochs)
     seeds = [run_seeds("all", r) for r in range(1, args.runs + 1)]
     data = load_dataset(path)
     seconds: dict[int, list[float]] = {stack: [] for stack in args.stacks}
@@ -54,6 +55,7 @@ def measure(args: argparse.Namespace, path: str) -> tuple[dict[int, list[float]]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--setup", default="cnn1d")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--stacks", type=int, nargs="+", default=[1, 2, 5, 10])
@@ -68,7 +70,7 @@ def main() -> None:
             measured = pool.starmap(measure, [(args, path)] * args.processes)
     seconds = {stack: [t for times, _ in measured for t in times[stack]] for stack in args.stacks}
     alone = statistics.median(seconds[1])
-    print(f"cnn1d (conv gemm), batch 128, {args.runs} runs x {args.epochs} epochs, {args.repeats} repeats, "
+    print(f"{args.setup}, {args.runs} runs x {args.epochs} epochs, {args.repeats} repeats, "
           f"{args.processes} process(es) at once, 1 thread each; seconds per run-epoch, whole runs timed")
     for stack in args.stacks:
         each = statistics.median(seconds[stack])
