@@ -29,7 +29,8 @@ for _family, _chunks, _setups, _variants in train_families():
                 variant=_variants,
             params:
                 setup=setup_of,
-                onset_epochs=lambda wc: ONSET_EPOCHS.get(wc.setup, []),
+                # only the jobs these change: the none run 1 keeping states, the onset runs
+                **({"onset_epochs": lambda wc: ONSET_EPOCHS[wc.setup]} if _family == "train_none_onset" else {}),
                 onset_start=lambda wc: ONSET_STARTS.get(wc.setup, [None, 0])[1],
             log:
                 f"results/logs/train/{{setup}}/{{variant}}/seeds{_span}.log",

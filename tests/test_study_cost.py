@@ -56,5 +56,5 @@ def test_the_full_study_has_its_own_block(tmp_path):
                     "--write", doc, "--target", "study-full"], capture_output=True, text=True, check=True)
     text = doc.read_text()
     assert text.startswith(quick) and "old" not in text
-    assert "`make study-full` after a finished `make study` (what the full study adds) took **24:13.52** wall" in text
+    assert "`make study-full` from an empty `results/` took **24:13.52** wall" in text
     assert "| train/cnn1d.lr0.05 | 1 | 60 | 100.0% |" in text
