@@ -155,3 +155,19 @@ def test_report_has_the_reduction_outputs(study):
     html = (workdir / "report.html").read_text()
     for name in ("tta_tiny_cnn.csv", "ensembles_tiny_cnn.csv", "cka_tiny_cnn.png", "onset_tiny_cnn.png"):
         assert name in html
+
+
+def test_adding_an_onset_epoch_retrains_only_the_state_keeper_and_the_new_onset_runs(run_snakemake, tmp_path):
+    """The `none` run 1 keeps its states at the onset epochs: adding one retrains that run and
+    trains the new onset setup, and nothing else (no other run's job sees a changed param)."""
+    config = tiny_config()
+    config["setups"]["tiny_cnn"]["epochs"] = 3
+    config["studies"] = {"onset": {"setups": ["tiny_cnn"], "variants": ["shuffle"], "epochs": [0, 1], "runs": 3}}
+    wf = workflow_dir(tmp_path)
+    run_snakemake(tmp_path / "work", "--cores", "2", snakefile=wf / "Snakefile", config=config)
+    config["studies"]["onset"]["epochs"] = [0, 1, 2]
+    planned = run_snakemake(tmp_path / "work", "-n", snakefile=wf / "Snakefile", config=config).stdout
+    outputs = " ".join(re.findall(r"^\s+output: (.*)$", planned, flags=re.M))
+    trained = set(re.findall(r"results/runs/([^/\s,]+)/([a-z+]+)/seed(\d+)/predictions\.npz", outputs))
+    assert {setup for setup, _, _ in trained} == {"tiny_cnn", "tiny_cnn.onset2"}, planned[-3000:]
+    assert {(v, r) for s, v, r in trained if s == "tiny_cnn"} == {("none", "1")}
