@@ -67,6 +67,16 @@ def stack_models(block: Mapping[str, Any], models: Sequence[nn.Module]) -> nn.Mo
     return StackedMLP(models) if block["name"] in ("linear", "mlp", "lenet") else StackedCNN1d(models)
 
 
+def _one_layout(models: Sequence[nn.Module], stack: str, kind: str) -> list[type]:
+    """The layer types the ``nn.Sequential`` ``models`` share; a clear error if they do not."""
+    if not models:
+        raise ValueError(f"{stack} needs at least one model")
+    layout = [type(m) for m in models[0]]
+    if any(not isinstance(m, nn.Sequential) or [type(x) for x in m] != layout for m in models):
+        raise TypeError(f"{stack} stacks {kind} models of one architecture")
+    return layout
+
+
 def _dropout(x: torch.Tensor, p: float, generators: Sequence[torch.Generator] | None) -> torch.Tensor:
     """:class:`SeededDropout` of each run's slice of ``x`` (runs, ...) with that run's generator."""
     if generators is None or len(generators) != x.shape[0]:
@@ -89,13 +99,9 @@ class StackedMLP(nn.Module):
 
     def __init__(self, models: Sequence[nn.Module]) -> None:
         super().__init__()
-        if not models:
-            raise ValueError("StackedMLP needs at least one model")
-        layout = [type(m) for m in models[0]]
-        for model in models:
-            if (not isinstance(model, nn.Sequential) or [type(m) for m in model] != layout
-                    or not all(t in self.LAYERS for t in layout) or layout[0] is not nn.Flatten):
-                raise TypeError("StackedMLP stacks linear or mlp models of one architecture")
+        layout = _one_layout(models, "StackedMLP", "linear, mlp or lenet")
+        if not all(t in self.LAYERS for t in layout) or layout[0] is not nn.Flatten:
+            raise TypeError("StackedMLP stacks linear, mlp or lenet models of one architecture")
         self.runs = nn.ModuleList(models)
 
     def forward(self, x: torch.Tensor, generators: Sequence[torch.Generator] | None = None) -> torch.Tensor:
@@ -129,12 +135,7 @@ class StackedCNN1d(nn.Module):
 
     def __init__(self, models: Sequence[nn.Module]) -> None:
         super().__init__()
-        if not models:
-            raise ValueError("StackedCNN1d needs at least one model")
-        layout = [type(m) for m in models[0]]
-        for model in models:
-            if not isinstance(model, nn.Sequential) or [type(m) for m in model] != layout:
-                raise TypeError("StackedCNN1d stacks cnn1d(conv='gemm') models of one architecture")
+        _one_layout(models, "StackedCNN1d", "cnn1d(conv='gemm')")
         self.runs = nn.ModuleList(models)
         first = list(models[0])
         self.convs = [(i, m.kernel_size[0], m.stride[0], m.padding[0]) for i, m in enumerate(first)
