@@ -144,6 +144,13 @@ def sources_metrics(wildcards):
     return [METRICS_JSON.format(setup=wildcards.setup, variant=v) for v in variants]
 
 
+def bitflip_base_metrics(wildcards):
+    """The bitflip rows of the setup's bases 2..B (runvar.sources.plan.bitflip_bases); none
+    without studies.sources.bitflip_bases."""
+    names = PLANS["sources"].detail["bitflip_bases"].get(wildcards.setup, [])
+    return [METRICS_JSON.format(setup=name, variant="bitflip") for name in names[1:]]
+
+
 def setup_of(wildcards):
     return SETUPS[wildcards.setup]
 

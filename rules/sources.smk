@@ -4,7 +4,8 @@
 
 rule sources_table:
     input:
-        sources_metrics,
+        rows=sources_metrics,
+        bases=bitflip_base_metrics,
     output:
         csv=report(
             SOURCES_FILES["csv"],

@@ -9,7 +9,7 @@ from runvar.tables import write_table
 
 with log_to(snakemake.log[0]) as log:
     setup = snakemake.wildcards.setup
-    rows = load_metrics_rows(snakemake.input)
+    rows = load_metrics_rows(snakemake.input.rows)
     frame = sources_frame(rows)
     write_table(frame, sources_markdown(frame, f"Sources of nondeterminism: {setup}"),
                 snakemake.output.csv, snakemake.output.md)

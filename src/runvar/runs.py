@@ -29,7 +29,7 @@ from .execution import (
 from .io import load_json, load_prediction_stack, save_json, save_predictions, write_atomic
 from .metrics import BOOTSTRAP_RESAMPLES, all_identical, variability
 from .models import build_from_block
-from .seeds import RunSeeds, run_seeds
+from .seeds import RunSeeds, run_seeds, seed_shift
 from .train import RunResult, can_stack, train_run, train_runs
 
 RUN_FILES = ("predictions.npz", "run.json", "history.csv", "model.pt")
@@ -115,7 +115,7 @@ def train_and_save_runs(
 
 def _seeds_logged(setup_name: str, setup: Mapping[str, Any], variant: str, run: int,
                   log: Callable[[str], None]) -> RunSeeds:
-    seeds = run_seeds(variant, run, int(setup.get("onset_epoch", 0)))
+    seeds = run_seeds(variant, run, int(setup.get("onset_epoch", 0)), seed_shift(setup))
     log(f"== {setup_name}/{variant} run {run}: seeds {seeds.as_dict()}")
     return seeds
 

@@ -4,6 +4,10 @@ A *variant* is the set of sources that vary across runs. For run ``r`` of a vari
 source in the variant gets seed ``r`` and every other source the constant 1 (docs/protocol.md,
 Vocabulary). ``cudnn`` cannot be seeded: "in the variant" means nondeterministic GPU kernels on.
 ``bitflip`` is the instability probe: every training seed is 1 and only the bit-flip seed is r.
+A *seed shift* s adds s to every one of those seeds (varied and fixed): a setup's ``seed_base``
+B (its fixed seeds are B: another base run under the bit flips) shifts them by B - 1, the
+config's ``seeds.offset`` K (another draw of the whole study, ``make replicate``) by K
+(:func:`seed_shift`). Run 1 of a variant that varies only seeded sources stays the `none` run.
 
 Each seeded source draws from its own :class:`torch.Generator`, so changing one source's seed
 changes nothing drawn by another.
@@ -18,7 +22,9 @@ changes nothing drawn by another.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 
@@ -81,6 +87,11 @@ class RunSeeds:
     cudnn: bool
     onset_epoch: int = 0
     varied: tuple[str, ...] = ()
+    shift: int = 0
+
+    def base_run(self) -> "RunSeeds":
+        """The `none` run 1 under the same shift: what onset runs train as before their onset."""
+        return run_seeds("none", 1, shift=self.shift)
 
     def generators(self, device: str | torch.device = "cpu") -> dict[str, torch.Generator]:
         """A fresh generator per seeded source (and the bit-flip probe), seeded from its seed.
@@ -105,21 +116,42 @@ def seeded_generator(seed: int, device: str | torch.device = "cpu") -> torch.Gen
     return gen
 
 
-def run_seeds(variant: str, run: int, onset_epoch: int = 0) -> RunSeeds:
-    """Seeds of run ``run`` (1-based) of ``variant``: seed ``run`` for varied sources, else 1."""
+def run_seeds(variant: str, run: int, onset_epoch: int = 0, shift: int = 0) -> RunSeeds:
+    """Seeds of run ``run`` (1-based) of ``variant``: seed ``run`` for varied sources, else 1,
+    each plus ``shift`` (:func:`seed_shift`).
+
+    >>> s = run_seeds("bitflip", 3, shift=100)
+    >>> (s.init, s.shuffle, s.bitflip)
+    (101, 101, 103)
+    >>> run_seeds("init", 1, shift=5).init == run_seeds("none", 1, shift=5).init == 6
+    True
+    """
     if run < 1:
         raise ValueError(f"run numbers start at 1, got {run}")
+    if shift < 0:
+        raise ValueError(f"a seed shift is a non-negative integer, got {shift}")
     varied = variant_sources(variant)
     if onset_epoch and "init" in varied:
         raise ValueError("onset_epoch > 0 cannot vary 'init': initialisation happens before epoch 1")
-    seeded = {s: (run if s in varied else 1) for s in SEEDED_SOURCES}
+    seeded = {s: (run if s in varied else 1) + shift for s in SEEDED_SOURCES}
     return RunSeeds(
         **seeded,
-        bitflip=run if "bitflip" in varied else None,
+        bitflip=run + shift if "bitflip" in varied else None,
         cudnn="cudnn" in varied,
         onset_epoch=int(onset_epoch),
         varied=tuple(sorted(varied)),
+        shift=int(shift),
     )
+
+
+def seed_shift(setup: Mapping[str, Any]) -> int:
+    """The seed shift of a setup's runs: its ``seed_base`` B (default 1; B - 1) plus the study's
+    ``seed_offset`` (default 0, set from the config's ``seeds.offset``).
+
+    >>> seed_shift({}), seed_shift({"seed_base": 3}), seed_shift({"seed_base": 3, "seed_offset": 1000})
+    (0, 2, 1002)
+    """
+    return int(setup.get("seed_base", 1)) - 1 + int(setup.get("seed_offset", 0))
 
 
 def first_run_is_none(variant: str) -> bool:

@@ -97,16 +97,19 @@ def plateau_plan(config: Mapping, plans: Mapping[str, StudyPlan]) -> StudyPlan:
 
 def inherited_recipes(recipes: set[str] | list[str], setups: Mapping[str, Mapping]) -> dict[str, str]:
     """Each recipe -> the recipe whose plateau check stands for it: the one with the fewest
-    epochs among those that differ from it only by fewer epochs, else itself. Training a
-    recipe on its plateau for longer keeps it there (docs/protocol.md, Convergence), so it is not checked again.
+    epochs among those that differ from it only by fewer epochs (or by the seed base, which
+    picks other seeds of the same recipe), else itself. Training a recipe on its plateau for
+    longer keeps it there (docs/protocol.md, Convergence), so it is not checked again.
 
     >>> setups = {"a": {"epochs": 160, "lr": 0.1}, "a.epochs320": {"epochs": 320, "lr": 0.1},
     ...           "a.epochs640": {"epochs": 640, "lr": 0.1}, "b": {"epochs": 640, "lr": 0.05}}
     >>> inherited_recipes(["a.epochs640", "a.epochs320", "b", "a"], setups)
     {'a': 'a', 'a.epochs320': 'a', 'a.epochs640': 'a', 'b': 'b'}
+    >>> inherited_recipes(["a", "a.base2"], {**setups, "a.base2": {"epochs": 160, "lr": 0.1, "seed_base": 2}})
+    {'a': 'a', 'a.base2': 'a'}
     """
     def sans_epochs(name: str) -> dict:
-        return {k: v for k, v in setups[name].items() if k != "epochs"}
+        return {k: v for k, v in setups[name].items() if k not in ("epochs", "seed_base")}
 
     inherited = {}
     for recipe in sorted(recipes):

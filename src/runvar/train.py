@@ -151,7 +151,7 @@ class Sources:
     def __init__(self, seeds: RunSeeds, device: torch.device) -> None:
         self.seeds = seeds
         self.own = seeds.generators(device)
-        self.base = run_seeds("none", 1).generators(device) if seeds.onset_epoch else self.own
+        self.base = seeds.base_run().generators(device) if seeds.onset_epoch else self.own
         self.switched = seeds.onset_epoch == 0
 
     def __getitem__(self, source: str) -> torch.Generator:
@@ -398,7 +398,7 @@ def _train_group(
     bitflips: list[dict | None] = [None] * runs
     first_epoch = 0
     states: dict[int, dict[str, Any]] = {}
-    if save_states_at and seeds_list[0].as_dict() != run_seeds("none", 1).as_dict():
+    if save_states_at and seeds_list[0] != seeds_list[0].base_run():
         raise ValueError(f"training states are kept for onset runs of the `none` run 1 only, not of {seeds_list[0].as_dict()}")
     if start is not None:
         first_epoch = _start_from(start, setup, seeds_list, models, optimizer, sources)

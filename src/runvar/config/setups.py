@@ -35,20 +35,22 @@ def derive_setup(
     epochs: int | None = None,
     cycles: int | None = None,
     onset_epoch: int | None = None,
+    seed_base: int | None = None,
 ) -> str:
     """Add the setup ``base`` with the given overrides to ``setups`` (if new); return its name.
 
     A *derived setup* is a configured setup with a few keys overridden: the peak learning
-    rate, the epochs, the number of schedule cycles or the onset epoch. Its name is canonical,
-    ``{base}`` followed by ``.lr{lr}``, ``.epochs{E}``, ``.cycles{N}``, ``.onset{E}`` for exactly
+    rate, the epochs, the number of schedule cycles, the onset epoch or the seed base (the fixed
+    seeds, :func:`runvar.seeds.seed_shift`). Its name is canonical, ``{base}`` followed by
+    ``.lr{lr}``, ``.epochs{E}``, ``.cycles{N}``, ``.onset{E}``, ``.base{B}`` for exactly
     the values that differ from the base, so a derived setup equal to the base *is* the base
     and one reached from two studies is one setup: nothing is trained twice.
 
     >>> setups = {"cnn": {"epochs": 30, "optimizer": {"lr": 0.1}, "schedule": {}}}
     >>> derive_setup(setups, "cnn", epochs=10), derive_setup(setups, "cnn", lr=0.1, epochs=30)
     ('cnn.epochs10', 'cnn')
-    >>> derive_setup(setups, "cnn", lr=0.05, onset_epoch=5)
-    'cnn.lr0.05.onset5'
+    >>> derive_setup(setups, "cnn", lr=0.05, onset_epoch=5), derive_setup(setups, "cnn", seed_base=3)
+    ('cnn.lr0.05.onset5', 'cnn.base3')
 
     A setup derived from a derived one is named from their configured root, in that order
     whichever was derived first: doubling the epochs of ``cnn.cycles5`` is ``cnn.epochs60.cycles5``.
@@ -66,6 +68,8 @@ def derive_setup(
         setup.setdefault("schedule", {})["cycles"], changed = int(cycles), True
     if onset_epoch is not None and int(onset_epoch) != int(setup.get("onset_epoch", 0)):
         setup["onset_epoch"], changed = int(onset_epoch), True
+    if seed_base is not None and int(seed_base) != int(setup.get("seed_base", 1)):
+        setup["seed_base"], changed = int(seed_base), True
     if not changed:
         return base
     same = [name for name, other in setups.items() if other == setup]
@@ -83,8 +87,9 @@ _PARTS: tuple[tuple[str, Any], ...] = (
     ("epochs", lambda s: str(int(s["epochs"]))),
     ("cycles", lambda s: str(_cycles(s))),
     ("onset", lambda s: str(int(s.get("onset_epoch", 0)))),
+    ("base", lambda s: str(int(s.get("seed_base", 1)))),
 )
-_DERIVED_SUFFIX = re.compile(r"^(.+)\.(?:lr[0-9][0-9.e+-]*|epochs\d+|cycles\d+|onset\d+)$")
+_DERIVED_SUFFIX = re.compile(r"^(.+)\.(?:lr[0-9][0-9.e+-]*|epochs\d+|cycles\d+|onset\d+|base\d+)$")
 
 
 def _cycles(setup: Mapping) -> int:
@@ -115,5 +120,8 @@ def _check_derived(name: str, setup: Mapping) -> None:
         raise ConfigError(f"derived setup {name}: onset epoch {onset} must be below epochs ({epochs})")
 
 def max_runs(config: Mapping) -> int:
-    """Seeds 1..max_runs exist as training targets: the largest ``runs`` of any study block."""
-    return max([s["runs"] for s in config.get("studies", {}).values() if "runs" in s], default=1)
+    """Seeds 1..max_runs exist as training targets: the largest ``runs`` (or ``runs_by_variant``)
+    of any study block."""
+    blocks = config.get("studies", {}).values()
+    return max([s["runs"] for s in blocks if "runs" in s]
+               + [r for s in blocks for r in (s.get("runs_by_variant") or {}).values()], default=1)

@@ -72,7 +72,7 @@ def validate_config(config: Mapping, schema: Mapping) -> dict:
     problems = [_describe(e) for e in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))]
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
-    config = copy.deepcopy(dict(config))
+    config = apply_seed_offset(copy.deepcopy(dict(config)))
     problems += _npz_datasets(config)
     resolved = copy.deepcopy(config)
     setups = {}
@@ -99,6 +99,31 @@ def validate_config(config: Mapping, schema: Mapping) -> dict:
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
     return resolved
+
+def apply_seed_offset(config: dict) -> dict:
+    """``config`` with its ``seeds.offset`` K (``make replicate``) added to every seed of the
+    study: every image and language setup's runs (``seed_offset``, :func:`runvar.seeds.seed_shift`),
+    the synthetic settings' seed and the bootstrap's. K = 0 (the default) changes nothing, so the
+    default study's setups and their digests stay as they are. Changes ``config`` in place.
+
+    >>> c = apply_seed_offset({"seeds": {"offset": 100}, "setup_defaults": {"epochs": 2},
+    ...     "synthetic": {"defaults": {"seed": 1}}, "studies": {"language": {"settings": {"q": None}}}})
+    >>> c["setup_defaults"], c["synthetic"]["defaults"]["seed"], c["bootstrap"], c["studies"]["language"]["settings"]
+    ({'epochs': 2, 'seed_offset': 100}, 101, {'seed': 100}, {'q': {'seed_offset': 100}})
+    """
+    offset = int((config.get("seeds") or {}).get("offset", 0))
+    if not offset:
+        return config
+    config.setdefault("setup_defaults", {})["seed_offset"] = offset
+    settings = ((config.get("studies") or {}).get("language") or {}).get("settings") or {}
+    for name in settings:
+        settings[name] = {**(settings[name] or {}), "seed_offset": offset}
+    if config.get("synthetic"):
+        defaults = config["synthetic"].setdefault("defaults", {})
+        defaults["seed"] = int(defaults.get("seed", 1)) + offset
+    bootstrap = config.setdefault("bootstrap", {})
+    bootstrap["seed"] = int(bootstrap.get("seed", 0)) + offset
+    return config
 
 def _npz_datasets(config: dict) -> list[str]:
     """Record the checksum of every ``.npz`` dataset file; a setup's ``dataset: {npz: path}``

@@ -49,7 +49,7 @@ def resolve_setup(name: str, setup: Mapping[str, Any], datasets: Mapping[str, An
     """The complete setup; :class:`runvar.config.ConfigError` names a wrong key or value."""
     where = f"studies.language.settings.{name}"
     for key in setup:
-        if key not in SETUP_DEFAULTS:
+        if key not in SETUP_DEFAULTS and key != "seed_offset":  # seed_offset: from seeds.offset
             raise ConfigError(f"{where}: unknown key {key!r}; valid keys: {', '.join(SETUP_DEFAULTS)}")
     for key in setup.get("model", {}):
         if key not in SETUP_DEFAULTS["model"]:

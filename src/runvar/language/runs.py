@@ -20,7 +20,7 @@ from ..config import digest
 from ..io import load_json, load_npz, save_json, save_npz, write_atomic
 from ..metrics import BOOTSTRAP_RESAMPLES
 from ..execution import check_alike, code_record, differences, seed_global_generators, unlike_message
-from ..seeds import run_seeds
+from ..seeds import run_seeds, seed_shift
 from .corpus import Corpus
 from .metrics import language_variability
 from .train import train_language_run
@@ -37,7 +37,7 @@ def train_and_save(setup_name: str, setup: Mapping[str, Any], variant: str, run:
     from ..execution import hardware, versions
 
     global_seed = seed_global_generators()
-    seeds = run_seeds(variant, run)
+    seeds = run_seeds(variant, run, shift=seed_shift(setup))
     log(f"== {setup_name}/{variant} run {run}: seeds {seeds.as_dict()}")
     result = train_language_run(setup, corpus, seeds, log=log)
     out = Path(out_dir)

@@ -54,13 +54,45 @@ def plan(config: Mapping) -> StudyPlan:
             runs[setup] = max(runs.get(setup, 0), int(block["runs"]))
             if "none" in block.get("variants", []) and "runs_none" in block:
                 runs[f"{setup}/none"] = int(block["runs_none"])
+            for variant, count in (block.get("runs_by_variant") or {}).items():
+                runs[f"{setup}/{variant}"] = max(runs.get(f"{setup}/{variant}", 0), int(count))
     setups, snapshots = snapshot_rows(studies, config.get("setups", {}))
+    known = {**config.get("setups", {}), **setups}
+    bases = bitflip_bases(studies.get("sources") or {}, known)
+    for setup, names in bases.items():
+        for name in names[1:]:
+            setups[name] = known[name]
+            runs[f"{name}/bitflip"] = runs.get(f"{setup}/bitflip", runs[setup])
     for study_rows in snapshots.values():
         for spec in study_rows.values():
             runs[spec["setup"]] = max(runs.get(spec["setup"], 0), spec["runs"])
             runs[f"{spec['setup']}/{spec['variant']}"] = max(runs.get(f"{spec['setup']}/{spec['variant']}", 0), spec["runs"])
-    return StudyPlan(setups=setups, targets=targets, runs=runs, detail={"snapshots": snapshots},
-                     recipes={setup: setup for setup in runs if "/" not in setup})
+    recipes = {setup: setup for setup in runs if "/" not in setup}
+    recipes.update({name: name for names in bases.values() for name in names[1:]})
+    return StudyPlan(setups=setups, targets=targets, runs=runs,
+                     detail={"snapshots": snapshots, "bitflip_bases": bases}, recipes=recipes)
+
+
+def bitflip_bases(block: Mapping, setups: dict[str, dict]) -> dict[str, list[str]]:
+    """The sources study's bit-flip bases (``bitflip_bases`` B): per setup, the setups whose
+    `bitflip` rows flip bits around bases 1..B: the setup itself (base 1, SD's row) and
+    ``{setup}.base2`` .. ``{setup}.base{B}`` (every fixed seed B; :func:`runvar.seeds.seed_shift`),
+    derived into ``setups``.
+
+    >>> setups = {"cnn": {"epochs": 10, "optimizer": {"lr": 0.1}}}
+    >>> bitflip_bases({"setups": ["cnn"], "variants": ["all", "bitflip"], "bitflip_bases": 3}, setups)
+    {'cnn': ['cnn', 'cnn.base2', 'cnn.base3']}
+    >>> setups["cnn.base3"]
+    {'epochs': 10, 'optimizer': {'lr': 0.1}, 'seed_base': 3}
+    """
+    count = int(block.get("bitflip_bases", 1))
+    if count < 2:
+        return {}
+    if "bitflip" not in block.get("variants", []):
+        raise ConfigError(f"studies.sources.bitflip_bases = {count} needs the variant bitflip in studies.sources.variants")
+    return {setup: [setup] + [derive_setup(setups, setup, seed_base=b) for b in range(2, count + 1)]
+            for setup in block["setups"]}
+
 
 
 def snapshot_rows(studies: Mapping, configured: Mapping[str, dict]) -> tuple[dict[str, dict], dict[str, dict]]:
