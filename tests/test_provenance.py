@@ -104,7 +104,7 @@ def test_a_row_of_two_code_digests_is_refused_naming_runs_and_the_retrain_comman
         variant_metrics("init", predictions, paths, resamples=50)
     message = str(err.value)
     assert "The metrics row of net/init would pool runs that are not alike" in message
-    assert f"code_digest: {code_digest()[:12]!r} in seed1, seed2; '0123456789ab' in seed3" in message
+    assert f"code_digest: {code_digest()[:12]!r} in net/init/seed1, net/init/seed2; '0123456789ab' in net/init/seed3" in message
     stale = tmp_path / "results/runs/net/init/seed3"
     assert f"rm -r {stale} && snakemake --cores all" in message  # only the stale run is retrained
     assert "provenance.allow_pooling: true" in message
@@ -116,17 +116,17 @@ def test_runs_from_before_provenance_are_refused_even_when_all_lack_it(tmp_path)
     predictions, paths = _image_row(tmp_path, records)
     with pytest.raises(ProvenanceError, match="predate provenance") as err:
         variant_metrics("init", predictions, paths, resamples=50)
-    assert "missing (trained before run.json recorded its code) in seed1, seed2" in str(err.value)
+    assert "missing (trained before run.json recorded its code) in net/init/seed1, net/init/seed2" in str(err.value)
     run_dirs = " ".join(str(p.parent) for p in predictions)
     assert f"rm -r {run_dirs} && snakemake --cores all" in str(err.value)
 
 
 @pytest.mark.parametrize("change, shown", [
-    ({"config_digest": "other"}, "config_digest: 'd' in seed1; 'other' in seed2"),
+    ({"config_digest": "other"}, "config_digest: 'd' in net/init/seed1; 'other' in net/init/seed2"),
     ({"versions.torch": "0.0.1"}, "versions.torch: "),
-    ({"execution.threads": 4}, "execution.threads: 1 in seed1; 4 in seed2"),
-    ({"hardware.torch_cpu_capability": "AVX512"}, "hardware.torch_cpu_capability: 'AVX2' in seed1; 'AVX512' in seed2"),
-    ({"hardware.cpu_isa_environment": {"ATEN_CPU_CAPABILITY": "avx2"}}, "hardware.cpu_isa_environment: {} in seed1"),
+    ({"execution.threads": 4}, "execution.threads: 1 in net/init/seed1; 4 in net/init/seed2"),
+    ({"hardware.torch_cpu_capability": "AVX512"}, "hardware.torch_cpu_capability: 'AVX2' in net/init/seed1; 'AVX512' in net/init/seed2"),
+    ({"hardware.cpu_isa_environment": {"ATEN_CPU_CAPABILITY": "avx2"}}, "hardware.cpu_isa_environment: {} in net/init/seed1"),
 ])
 def test_config_libraries_threads_and_kernels_must_agree(tmp_path, change, shown):
     predictions, paths = _image_row(tmp_path, [_record(1), _record(2, **change)])
@@ -134,6 +134,11 @@ def test_config_libraries_threads_and_kernels_must_agree(tmp_path, change, shown
         variant_metrics("init", predictions, paths, resamples=50)
     assert shown in str(err.value)
     assert ("execution.cpu_isa" in str(err.value)) == any(k.startswith("hardware.") for k in change)
+    # only a run of other code or libraries is stale; no other run is advised away
+    if "versions.torch" in change:
+        assert f"rm -r {predictions[1].parent} && snakemake" in str(err.value)
+    else:
+        assert "rm -r" not in str(err.value) and "none is stale" in str(err.value)
 
 
 def test_a_row_differing_only_in_cpu_model_or_host_is_alike(tmp_path):
@@ -147,8 +152,8 @@ def test_allow_pooling_pools_and_the_row_says_so(tmp_path):
     records = [_record(1), _record(2, code_digest=None, **{"execution.threads": 2})]
     predictions, paths = _image_row(tmp_path, records)
     row = variant_metrics("init", predictions, paths, resamples=50, allow_pooling=True)
-    assert row["pooled_unlike"]["code_digest"]["missing (trained before run.json recorded its code)"] == ["seed2"]
-    assert row["pooled_unlike"]["execution.threads"] == {"1": ["seed1"], "2": ["seed2"]}
+    assert row["pooled_unlike"]["code_digest"]["missing (trained before run.json recorded its code)"] == ["net/init/seed2"]
+    assert row["pooled_unlike"]["execution.threads"] == {"1": ["net/init/seed1"], "2": ["net/init/seed2"]}
 
 
 def test_none_rows_that_differ_name_the_difference_in_the_determinism_error(tmp_path):
@@ -156,7 +161,7 @@ def test_none_rows_that_differ_name_the_difference_in_the_determinism_error(tmp_
 
     records = [_record(1, variant="none"), _record(2, variant="none", code_digest="f" * 64)]
     predictions, paths = _image_row(tmp_path, records, variant="none")
-    with pytest.raises(DeterminismError, match="code_digest: .* in seed1; 'ffffffffffff' in seed2"):
+    with pytest.raises(DeterminismError, match="code_digest: .* in net/none/seed1; 'ffffffffffff' in net/none/seed2"):
         variant_metrics("none", predictions, paths, resamples=50)
 
 
@@ -165,17 +170,17 @@ def test_language_rows_refuse_runs_of_other_code(tmp_path):
 
     predictions, paths = [], []
     for run, digest in ((1, code_digest()), (2, "e" * 64)):
-        run_dir = tmp_path / f"seed{run}"
-        run_dir.mkdir()
+        run_dir = tmp_path / f"results/runs/net/init/seed{run}"
+        run_dir.mkdir(parents=True)
         save_npz(run_dir / "predictions.npz", target_logprob=np.array([-1.0, -2.0 * run], np.float32),
                  argmax=np.zeros(2, np.int32))
         save_json(run_dir / "run.json", _record(run, code_digest=digest))
         predictions.append(run_dir / "predictions.npz")
         paths.append(run_dir / "run.json")
-    with pytest.raises(ProvenanceError, match="language metrics row of net/init .*\n  code_digest: .* in seed1; "
-                                              "'eeeeeeeeeeee' in seed2") as err:
+    with pytest.raises(ProvenanceError, match="language metrics row of net/init .*\n  code_digest: .* in net/init/seed1; "
+                                              "'eeeeeeeeeeee' in net/init/seed2") as err:
         language_metrics("init", predictions, paths, resamples=50)
-    assert f"rm -r {tmp_path / 'seed2'} && snakemake" in str(err.value)
+    assert f"rm -r {tmp_path / 'results/runs/net/init/seed2'} && snakemake" in str(err.value)
     row = language_metrics("init", predictions, paths, resamples=50, allow_pooling=True)
     assert list(row["pooled_unlike"]) == ["code_digest"]
 

@@ -30,6 +30,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -225,8 +226,9 @@ def check_pinned(setup: Mapping[str, Any]) -> None:
 # (``git describe --always --dirty`` of the checkout the package lives in, None outside one).
 # A metrics row pools only runs that are alike (:data:`ALIKE_KEYS`: config digest, code digest,
 # library versions, threads, device and CPU kernels); :func:`check_alike` refuses any other row
-# with one message naming the runs on each side, what differs, and the command that retrains the
-# stale ones, unless the config's ``provenance.allow_pooling`` says to pool them knowingly.
+# with one message naming the runs on each side, what differs, and, in the workflow, the command
+# that retrains the stale ones (only those), unless the config's ``provenance.allow_pooling``
+# says to pool them knowingly.
 #
 # Training jobs call :func:`seed_global_generators` first: torch's, numpy's and Python's global
 # generators start from the operating system's entropy, so code that draws from them (instead of
@@ -325,6 +327,21 @@ def _show(label: str, value: Any) -> str:
     return repr(value[:12]) if label.endswith("_digest") and isinstance(value, str) else text
 
 
+def run_names(run_dirs: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """Names of run directories that tell them apart: ``{setup}/{variant}/seed{r}`` (the last
+    three parts of each path; "seed2" alone names a run of every row), the whole paths where
+    those still collide (runs of two results folders).
+
+    >>> run_names(["results/runs/cnn1d/all/seed2", "results/runs/linear/all/seed2"])
+    ['cnn1d/all/seed2', 'linear/all/seed2']
+    >>> run_names(["a/results/runs/cnn1d/all/seed2", "b/results/runs/cnn1d/all/seed2"])
+    ['a/results/runs/cnn1d/all/seed2', 'b/results/runs/cnn1d/all/seed2']
+    """
+    paths = [Path(d) for d in run_dirs]
+    short = ["/".join(p.parts[-3:]) for p in paths]
+    return short if len(set(short)) == len(set(paths)) else [str(p) for p in paths]
+
+
 def differences(records: Sequence[Mapping[str, Any]], names: Sequence[str]) -> dict[str, dict[str, list[str]]]:
     """The :data:`ALIKE_KEYS` in which the records differ: label -> shown value -> run names.
     A run without ``code_digest`` (from before provenance) differs from every run that has one
@@ -347,33 +364,52 @@ def current_values() -> dict[str, Any]:
 
 
 def stale_runs(records: Sequence[Mapping[str, Any]], dirs: Sequence[str]) -> list[str]:
-    """The run directories whose code or library versions are not this process's (those a rerun
-    retrains into alike runs); all of them when every run matches (the difference is in the
-    config, threads or kernels, which only retraining the whole row settles)."""
+    """The run directories whose code or library versions are not this process's: those a rerun
+    of the workflow retrains into alike runs. None of them when every run was made by the
+    current code and libraries (the difference is then in the config, threads or kernels, and
+    removing a run would lose a good run)."""
     now = current_values()
     paths = dict(ALIKE_KEYS)
-    stale = [d for record, d in zip(records, dirs)
-             if any(_value(record, paths[label]) != value for label, value in now.items())]
-    return stale or list(dirs)
+    return [d for record, d in zip(records, dirs)
+            if any(_value(record, paths[label]) != value for label, value in now.items())]
+
+
+@dataclass(frozen=True)
+class PoolingAdvice:
+    """What a refusal to pool unlike runs advises, by where it happens: the workflow knows the
+    current code and config, so it may name the stale runs to remove (``retrain``); a command
+    line's input is the user's choice of files, so it names no removal. ``pool_with`` says how
+    to pool the runs knowingly there."""
+
+    pool_with: str
+    retrain: bool
+
+
+#: The workflow's metrics rules: remove the stale runs (only those), or pool in the config.
+WORKFLOW_ADVICE = PoolingAdvice(f"set {ALLOW_POOLING_KEY}: true in the config", retrain=True)
 
 
 def check_alike(records: Sequence[Mapping[str, Any]], run_dirs: Sequence[str | os.PathLike[str]],
-                allow_pooling: bool = False, row: str = "this row") -> dict[str, dict[str, list[str]]] | None:
+                allow_pooling: bool = False, row: str = "this row",
+                advice: PoolingAdvice = WORKFLOW_ADVICE) -> dict[str, dict[str, list[str]]] | None:
     """None when the runs' records agree on every :data:`ALIKE_KEYS` entry. Otherwise raise
-    :class:`ProvenanceError` naming the runs on each side, what differs and the command that
-    retrains the stale runs; with ``allow_pooling``, return the differences instead (the row
-    records them as ``pooled_unlike``)."""
-    found = differences(records, [Path(d).name for d in run_dirs])
+    :class:`ProvenanceError` naming the runs on each side, what differs and (``advice``) what
+    to do; with ``allow_pooling``, return the differences instead (the row records them as
+    ``pooled_unlike``)."""
+    found = differences(records, run_names(run_dirs))
     if not found:
         return None
     if allow_pooling:
         return found
-    raise ProvenanceError(unlike_message(records, run_dirs, found, row))
+    raise ProvenanceError(unlike_message(records, run_dirs, found, row, advice))
 
 
 def unlike_message(records: Sequence[Mapping[str, Any]], run_dirs: Sequence[str | os.PathLike[str]],
-                   found: Mapping[str, Mapping[str, Sequence[str]]], row: str = "this row") -> str:
-    """The one message for runs that are not alike: what differs, the runs on each side, the fix."""
+                   found: Mapping[str, Mapping[str, Sequence[str]]], row: str = "this row",
+                   advice: PoolingAdvice = WORKFLOW_ADVICE) -> str:
+    """The one message for runs that are not alike: what differs, which runs on each side, and
+    what to do. Only with ``advice.retrain`` (the workflow) does it name a command, and that
+    command removes only the stale runs (:func:`stale_runs`), never a run of the current code."""
     dirs = [str(d) for d in run_dirs]
     where = os.path.commonpath(dirs) if len({str(Path(d).parent) for d in dirs}) == 1 else "their directories"
     lines = [f"{row} would pool runs that are not alike (runs in {where}):"]
@@ -381,13 +417,18 @@ def unlike_message(records: Sequence[Mapping[str, Any]], run_dirs: Sequence[str 
         lines.append(f"  {label}: " + "; ".join(f"{value} in {', '.join(names)}" for value, names in groups.items()))
     if _MARKER in found and _MISSING in found[_MARKER]:
         lines.append("  Runs without code_digest predate provenance records: what trained them is unknown.")
-    stale = stale_runs(records, dirs)
-    lines.append(f"Retrain the stale runs: rm -r {' '.join(stale)} && snakemake --cores all "
-                 "(with the --configfile/--profile you ran; snakemake retrains what is missing).")
+    if advice.retrain:
+        stale = stale_runs(records, dirs)
+        if stale:
+            lines.append(f"Retrain the stale runs (not made by the current code and libraries): rm -r {' '.join(stale)} "
+                         "&& snakemake --cores all (with the --configfile/--profile you ran; snakemake retrains "
+                         "what is missing).")
+        else:
+            lines.append("Every one of these runs was made by the current code and libraries: none is stale, "
+                         "so removing one would lose a good run.")
     if any(label.startswith("hardware.") for label in found):
         lines.append("Runs on CPUs with other kernels: pin them with the setup's execution.cpu_isa.")
-    lines.append(f"To pool them knowingly, set {ALLOW_POOLING_KEY}: true in the config "
-                 "(the row then records pooled_unlike).")
+    lines.append(f"To pool them knowingly, {advice.pool_with} (the row then records pooled_unlike).")
     return "\n".join(lines)
 
 

@@ -23,8 +23,8 @@ from torch import nn
 from .config import digest
 from .data import Dataset
 from .execution import (
-    check_alike, code_record, configure, differences, execution_of, resolve_device, seed_global_generators,
-    unlike_message,
+    WORKFLOW_ADVICE, PoolingAdvice, check_alike, code_record, configure, differences, execution_of, resolve_device,
+    run_names, seed_global_generators, unlike_message,
 )
 from .io import load_json, load_prediction_stack, save_json, save_predictions, write_atomic
 from .metrics import BOOTSTRAP_RESAMPLES, all_identical, variability
@@ -185,6 +185,7 @@ def variant_row(
     seed: int = 0,
     snapshot_of: str | None = None,
     allow_pooling: bool = False,
+    advice: PoolingAdvice = WORKFLOW_ADVICE,
 ) -> dict[str, Any]:
     """The metrics row of one (setup, variant): :func:`runvar.metrics.variability` of its runs'
     (R, N, C) logits with what their run records say about how they ran.
@@ -193,21 +194,22 @@ def variant_row(
     are not alike (:func:`runvar.execution.check_alike`: config, code, libraries, threads, CPU
     kernels) are refused with :class:`runvar.execution.ProvenanceError`, unless
     ``allow_pooling`` (the config's ``provenance.allow_pooling``): then the row pools them and
-    says so in ``pooled_unlike``.
+    says so in ``pooled_unlike``. ``advice``: what a refusal advises (the workflow's, or the
+    command line's, :class:`runvar.execution.PoolingAdvice`).
     """
     identical = all_identical(logits)
     run_dirs = [Path(p).parent for p in prediction_paths]
     row_name = f"The metrics row of {records[0].get('setup') if records else '?'}/{variant}"
     if variant == "none" and not identical:
-        unlike = differences(records, [d.name for d in run_dirs])
+        unlike = differences(records, run_names(run_dirs))
         raise DeterminismError(
             f"variant 'none' gave different predictions across {len(logits)} runs with identical "
             "seeds: some randomness is not controlled by the per-source generators, or the runs "
             f"ran on different hardware or software. {provenance_differences(records)} "
             f"(runs: {', '.join(str(p) for p in prediction_paths)})"
-            + (f"\n{unlike_message(records, run_dirs, unlike, row_name)}" if unlike else "")
+            + (f"\n{unlike_message(records, run_dirs, unlike, row_name, advice)}" if unlike else "")
         )
-    pooled = check_alike(records, run_dirs, allow_pooling, row_name)
+    pooled = check_alike(records, run_dirs, allow_pooling, row_name, advice)
     row = variability(logits, labels, resamples=resamples, seed=seed)
     row.update(
         setup=records[0]["setup"] if records else None,

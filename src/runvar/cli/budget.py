@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> None:
         row = load_row(args.row)
         sd, runs = float(row["accuracy_sd"]), int(row["runs"])
     else:
-        accuracies = run_accuracies(load_runs(args.files, args.labels, "budget"))
+        accuracies = run_accuracies(load_runs(args.files, args.labels, "budget", allow_pooling=args.allow_pooling))
         sd, runs = population_sd(accuracies), len(accuracies)
     result = budget(sd, runs, args.delta, args.runs_each, args.alpha, args.power)
     emit(args, result, key_value_table(result))

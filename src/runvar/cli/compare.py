@@ -50,8 +50,8 @@ def comparison_table(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
-    a = load_runs(args.a, args.labels, "set A")
-    b = load_runs(args.b, args.labels, "set B")
+    a = load_runs(args.a, args.labels, "set A", allow_pooling=args.allow_pooling)
+    b = load_runs(args.b, args.labels, "set B", allow_pooling=args.allow_pooling)
     same_labels(a, b)
     result = compare_runs(a.logits, b.logits, a.labels, args.resamples, args.seed)
     emit(args, result, comparison_table(result))

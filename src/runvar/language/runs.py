@@ -19,7 +19,7 @@ import numpy as np
 from ..config import digest
 from ..io import load_json, load_npz, save_json, save_npz, write_atomic
 from ..metrics import BOOTSTRAP_RESAMPLES
-from ..execution import check_alike, code_record, differences, seed_global_generators, unlike_message
+from ..execution import check_alike, code_record, differences, run_names, seed_global_generators, unlike_message
 from ..seeds import run_seeds, seed_shift
 from .corpus import Corpus
 from .metrics import language_variability
@@ -86,7 +86,7 @@ def variant_metrics(variant: str, prediction_paths: Sequence[str | os.PathLike[s
     if variant == "none" and not (identical and row["ppl_sd"] == 0.0):
         from ..runs import DeterminismError  # imported here: runvar.runs costs seconds per job
 
-        unlike = differences(records, [d.name for d in run_dirs])
+        unlike = differences(records, run_names(run_dirs))
         raise DeterminismError(
             f"variant 'none' gave different predictions across {len(logprob)} runs with identical seeds "
             f"(PPL SD {row['ppl_sd']:.3g}): some randomness is not controlled by the per-source generators "
