@@ -6,7 +6,7 @@ PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: study study-cost study-full study-full-cost convergence findings test test-fast report lint
+.PHONY: study study-cost study-full study-full-cost convergence replicate findings test test-fast report lint
 
 $(STAMP): envs/requirements.txt pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -41,6 +41,13 @@ study-full-cost: $(STAMP)
 # training length as a study of its own (cnn1d at 10-160 epochs)
 convergence: $(STAMP)
 	$(VENV)/bin/snakemake --cores all --configfile config/convergence.yaml
+
+# the quick study, then a replicate of it with every seed shifted (config/replicate.yaml, in
+# results/replicate/), and the two draws' verdicts compared into docs/replication.md; not part of `study`
+replicate: $(STAMP)
+	$(VENV)/bin/snakemake --cores all --configfile config/config.yaml
+	$(VENV)/bin/snakemake --cores all --configfile config/replicate.yaml --directory results/replicate
+	$(VENV)/bin/python -m runvar.replication results/summary.json results/replicate/results/summary.json --write docs/replication.md
 
 # the README's findings from the default study's results (and the committed summary the test
 # reads), and the README's picture: the quick study's sources figure, copied into docs/figures/
