@@ -39,15 +39,28 @@ def test_plateau_check_compares_final_accuracy_at_e_and_2e(tmp_path):
     assert check["accuracy"] == pytest.approx(97.533333, abs=1e-4)
     assert check["accuracy_double"] == pytest.approx(97.9, abs=1e-9)
     assert check["change"] == pytest.approx(0.366667, abs=1e-5) and not check["converged"]
+    # SE of the change from 3 runs each: sqrt(0.2533/3 + 0.03/3) = 0.3073; 0.367 -/+ 1.645 SE
+    # straddles 0.3, so the check cannot tell, and says so
+    assert check["change_se"] == pytest.approx(0.30732, abs=1e-4) and check["decision"] == "undecided"
+    assert check["runs_to_decide"] == int(np.ceil(3 * (1.645 * check["change_se"] / (0.366667 - 0.3)) ** 2))
     assert (check["epochs"], check["double_epochs"]) == (8, 16)
     assert check["curve"]["epochs"] == [2, 4, 6, 8]  # only evaluated epochs
     assert check["cross_entropy_change_pct"] == pytest.approx(100 * (0.021 - 0.024667) / 0.024667, rel=1e-3)
-    assert plateau_check("cnn", "all", short, long, max_change=0.5)["converged"]
+    # on the plateau only when the change is below the threshold by 1.645 SE: 0.367 + 0.506 < 1
+    assert plateau_check("cnn", "all", short, long, max_change=0.5)["decision"] == "undecided"
+    wide = plateau_check("cnn", "all", short, long, max_change=1.0)
+    assert wide["converged"] and wide["decision"] == "on the plateau"
+    far = histories(tmp_path, "f", [0.990, 0.991, 0.992], 16)  # +1.6 points, SE 0.29
+    off = plateau_check("cnn", "all", short, far, max_change=0.3)
+    assert off["decision"] == "not on the plateau" and not off["converged"]
 
 
 def test_with_plateau_marks_a_metrics_row():
     row = with_plateau({"accuracy_sd": 0.3}, {"converged": False, "change": 1.2, "setup": "mlp"})
-    assert row == {"accuracy_sd": 0.3, "converged": False, "plateau_change": 1.2, "plateau_recipe": "mlp"}
+    assert row == {"accuracy_sd": 0.3, "converged": False, "plateau_decision": "not on the plateau",
+                   "plateau_change": 1.2, "plateau_recipe": "mlp"}
+    undecided = with_plateau({}, {"converged": False, "decision": "undecided", "change": 0.3, "setup": "mlp"})
+    assert undecided["plateau_decision"] == "undecided" and undecided["converged"] is False
     assert with_plateau({"a": 1}, None) == {"a": 1}
 
 
@@ -71,3 +84,16 @@ def test_sparse_evaluation_keeps_the_last_epoch_and_cycle_ends(tiny_data, tiny_s
     dense = dict(tiny_setup, evaluate_every=1)
     again = train_run(dense, tiny_data, run_seeds("init", 1), log=lambda line: None)
     assert np.array_equal(result.logits, again.logits)  # evaluating does not touch the sources
+
+
+def test_an_undecided_check_makes_its_claims_inconclusive_not_failed():
+    from runvar.claims import claim_summary, gate_on_convergence
+
+    on = {"converged": True, "plateau_decision": "on the plateau"}
+    undecided = {"converged": False, "plateau_decision": "undecided"}
+    off = {"converged": False, "plateau_decision": "not on the plateau"}
+    assert gate_on_convergence("supported", [on, on]) == "supported"
+    assert gate_on_convergence("supported", [on, undecided]) == "inconclusive: plateau undecided"
+    assert gate_on_convergence("supported", [on, off]) == "inconclusive: not converged"
+    tests = [{"verdict": "supported"}, {"verdict": "inconclusive: plateau undecided"}]
+    assert claim_summary("1", "text", tests, "")["verdict"] == "inconclusive: plateau undecided"

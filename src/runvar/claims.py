@@ -16,12 +16,12 @@ per-metric verdicts into one.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from .plateau import CONVERGENCE_CHECK
+from .plateau import CONVERGENCE_CHECK, UNDECIDED
 from .tables import markdown_table
 
 #: The SD metrics claims quote: (metrics key, label, format).
@@ -80,6 +80,9 @@ def claims_options(config: Mapping[str, Any]) -> dict[str, Any]:
 
 #: The verdict of a claim whose runs are not on their accuracy plateau.
 NOT_CONVERGED = "inconclusive: not converged"
+#: The verdict of a claim whose runs' plateau check cannot tell (its change sits within its
+#: precision of the threshold): more runs or a longer recipe would decide.
+PLATEAU_UNDECIDED = "inconclusive: plateau undecided"
 #: The verdict of a claim with a row that has no plateau check (and the config does not say the
 #: check is off for its setup): unchecked is not converged.
 NOT_CHECKED = "inconclusive: convergence not checked"
@@ -138,6 +141,50 @@ def bootstrap_indices(runs: int, resamples: int, rng: np.random.Generator) -> np
     return rng.integers(0, runs, size=(resamples, runs))
 
 
+def pooled_within_row(bases: Sequence[Mapping]) -> dict[str, Any]:
+    """One row from the rows of the same variant around several base runs (the bit flips of
+    ``{setup}``, ``{setup}.base2``, ...): the spread within a base, pooled over the bases. SDs
+    pool the variances (sqrt of their mean, each ddof 0 as the rows'); pairwise measures average
+    the bases' own pair means (pairs across bases are not compared). ``bases`` keeps the rows for
+    :func:`resampled_row`, which resamples bases and then runs within each (a two-stage bootstrap).
+    The first base's plateau check stands for all (they differ only by seeds).
+
+    >>> a = {"runs": 2, "accuracy_sd": 3.0, "pairwise_disagreement": 1.0, "converged": True}
+    >>> b = {"runs": 2, "accuracy_sd": 4.0, "pairwise_disagreement": 3.0}
+    >>> row = pooled_within_row([a, b])
+    >>> round(row["accuracy_sd"], 4), row["pairwise_disagreement"], row["runs"], row["converged"]
+    (3.5355, 2.0, 4, True)
+    """
+    first = bases[0]
+    row: dict[str, Any] = {key: first[key] for key in ("setup", "variant", "converged", "plateau_change",
+                                                        "plateau_recipe", CONVERGENCE_CHECK) if key in first}
+    for key in ("accuracy_sd", "cross_entropy_sd", "ppl_sd"):
+        if key in first:
+            row[key] = float(np.sqrt(np.mean([float(b[key]) ** 2 for b in bases])))
+    for key in ("pairwise_disagreement", "pairwise_spearman", "ensemble_delta_accuracy", "accuracy_mean"):
+        if key in first:
+            row[key] = float(np.mean([float(b[key]) for b in bases]))
+    row.update(runs=sum(int(b["runs"]) for b in bases), base_runs=len(bases), bases=list(bases))
+    return row
+
+
+def resampled_row(row: Mapping, key: str, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """``key`` of ``row`` over ``resamples`` bootstrap resamples of its runs; a pooled row
+    (:func:`pooled_within_row`) resamples its bases, then the runs within each chosen base."""
+    if "bases" not in row:
+        return resampled_measure(row, key, bootstrap_indices(int(row["runs"]), resamples, rng))
+    bases = row["bases"]
+    picks = rng.integers(0, len(bases), size=(resamples, len(bases)))
+    total = np.zeros(resamples)
+    for slot in range(len(bases)):
+        for b, base in enumerate(bases):
+            chosen = picks[:, slot] == b
+            values = resampled_measure(base, key, bootstrap_indices(int(base["runs"]), int(chosen.sum()), rng))
+            total[chosen] += values ** 2 if key.endswith("_sd") else values
+    pooled = total / len(bases)
+    return np.sqrt(pooled) if key.endswith("_sd") else pooled
+
+
 def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = numerator / denominator
@@ -150,13 +197,71 @@ def ratio_with_interval(row: Mapping, reference: Mapping, key: str, resamples: i
     """measure(row) / measure(reference) and its bootstrap 95% percentile interval, the runs of
     the two rows resampled independently (different variants are different runs)."""
     rng = np.random.default_rng(seed)
-    top = resampled_measure(row, key, bootstrap_indices(int(row["runs"]), resamples, rng))
-    bottom = resampled_measure(reference, key, bootstrap_indices(int(reference["runs"]), resamples, rng))
+    top = resampled_row(row, key, resamples, rng)
+    bottom = resampled_row(reference, key, resamples, rng)
     ratios = _safe_ratio(top, bottom)
     # order statistics, not interpolation: a resample whose reference SD is 0 gives inf
     low, high = np.nanpercentile(ratios, [2.5, 97.5], method="inverted_cdf")
     point = _safe_ratio(np.array([measure(row, key)]), np.array([measure(reference, key)]))[0]
     return float(point), (float(low), float(high))
+
+
+#: Verdicts that decide a test (the rest say its interval is too wide for its margin).
+DECIDED = frozenset({"supported", "not supported", "consistent", "below", "above"})
+#: Runs beyond which :func:`runs_to_decide` gives up: the effect sits on its margin.
+RUNS_LIMIT = 100_000
+
+
+def projected_interval(statistic: float, ci95: tuple[float, float], factor: float,
+                       log_scale: bool) -> tuple[float, float]:
+    """``ci95`` shrunk around ``statistic`` by ``factor`` (each side keeps its own length; on the
+    log scale for ratios).
+
+    >>> [round(v, 4) for v in projected_interval(1.0, (0.5, 2.0), 0.5, True)]
+    [0.7071, 1.4142]
+    >>> projected_interval(10.0, (0.0, 30.0), 0.5, False)
+    (5.0, 20.0)
+    """
+    forward, back = (np.log, np.exp) if log_scale else (float, float)
+    low, high, centre = (float(forward(v)) for v in (ci95[0], ci95[1], statistic))
+    return float(back(centre - factor * (centre - low))), float(back(centre + factor * (high - centre)))
+
+
+def runs_to_decide(statistic: float, ci95: tuple[float, float], runs: int,
+                   verdict_of: Callable[[tuple[float, float]], str], log_scale: bool) -> int | None:
+    """A planning figure: the runs at which the test would decide if its effect stayed where it
+    was observed. An interval from R runs shrinks as 1 / sqrt(R - 1) (an SD's relative SE is
+    about 1 / sqrt(2 (R - 1)); a mean's SE 1 / sqrt(R)), so the interval at R' runs is the
+    observed one shrunk around the statistic by sqrt((R - 1) / (R' - 1)) (every row of the test
+    grown in proportion; ``runs`` is its smaller row's). ``None``: not below :data:`RUNS_LIMIT`
+    (the effect sits on its margin). Already decided: the fewest runs that would still decide.
+
+    A ratio of 1.0 [0.55, 1.8] at R = 10 against the margin [0.5, 2] decides (inside the
+    margin) once the interval's lower side, ln(1 / 0.55), shrinks to ln(1 / 0.5):
+    9 (ln 1.818 / ln 2)^2 = 6.4, so R' = 8 runs.
+
+    >>> runs_to_decide(1.0, (0.55, 1.8), 10, lambda ci: equivalence_verdict(ci, (0.5, 2.0)), True)
+    8
+    >>> runs_to_decide(1.0, (0.3, 3.0), 10, lambda ci: equivalence_verdict(ci, (0.5, 2.0)), True)
+    29
+    >>> runs_to_decide(0.5, (0.3, 0.9), 10, lambda ci: at_least_verdict(ci, 0.5), True) is None
+    True
+    """
+    def decided(factor: float) -> bool:
+        return verdict_of(projected_interval(statistic, ci95, factor, log_scale)) in DECIDED
+
+    if not np.isfinite([statistic, *ci95]).all() or (log_scale and min(statistic, *ci95) <= 0):
+        return None
+    smallest = np.sqrt((runs - 1) / (RUNS_LIMIT - 1))
+    if not decided(smallest):
+        return None
+    low, high = smallest, 20.0  # decided at ``low``; find the widest interval that still decides
+    if decided(high):
+        return 2
+    for _ in range(80):
+        mid = np.sqrt(low * high)
+        low, high = (mid, high) if decided(mid) else (low, mid)
+    return max(2, int(np.ceil(1 + (runs - 1) / low ** 2 - 1e-9)))
 
 
 #: SD's claims 1 and 2 (sources study, language study).
@@ -171,12 +276,17 @@ def ratio_test(claim: str, rows: Mapping[str, Mapping], variant: str, reference:
     """One test: measure ``key`` of ``variant`` over ``reference`` with its bootstrap interval,
     against the margin (two-sided equivalence, or one-sided at least ``margin[0]``)."""
     ratio, ci = ratio_with_interval(rows[variant], rows[reference], key, resamples, seed)
-    verdict = equivalence_verdict(ci, margin) if two_sided else at_least_verdict(ci, margin[0])
+
+    def verdict_of(interval: tuple[float, float]) -> str:
+        return equivalence_verdict(interval, margin) if two_sided else at_least_verdict(interval, margin[0])
+
+    runs = min(int(rows[variant]["runs"]), int(rows[reference]["runs"]))
     return {
-        "claim": claim, "test": f"{variant} / {reference}", "measure": label or _MEASURE_LABELS[key],
-        "statistic": ratio, "ci95_low": ci[0], "ci95_high": ci[1],
+        "claim": claim, "test": f"{rows[variant].get('label', variant)} / {reference}",
+        "measure": label or _MEASURE_LABELS[key], "statistic": ratio, "ci95_low": ci[0], "ci95_high": ci[1],
         "margin": f"[{margin[0]:g}, {margin[1]:g}]" if two_sided else f">= {margin[0]:g}",
-        "verdict": gate_on_convergence(verdict, [rows[variant], rows[reference]]),
+        "verdict": gate_on_convergence(verdict_of(ci), [rows[variant], rows[reference]]),
+        "runs": runs, "runs_to_decide": runs_to_decide(ratio, ci, runs, verdict_of, log_scale=True),
     }
 
 
@@ -236,6 +346,8 @@ def gate_on_convergence(verdict: str, rows: Sequence[Mapping]) -> str:
     >>> gate_on_convergence("supported", [{"converged": True}, {"convergence_check": "off"}])
     'supported (convergence check off)'
     """
+    if any(row.get("plateau_decision") == UNDECIDED for row in rows):
+        return PLATEAU_UNDECIDED
     if any(row.get("converged") is False for row in rows):
         return NOT_CONVERGED
     unchecked = [row for row in rows if row.get("converged") is None]
@@ -254,7 +366,7 @@ def claim_summary(claim: str, text: str, tests: Sequence[Mapping], why_untested:
         verdict, summary = "not tested", why_untested
     else:
         plain = [v.removesuffix(CHECK_OFF_NOTE) for v in verdicts]
-        gate = next((g for g in (NOT_CONVERGED, NOT_CHECKED) if g in plain), None)
+        gate = next((g for g in (NOT_CONVERGED, PLATEAU_UNDECIDED, NOT_CHECKED) if g in plain), None)
         verdict = gate or overall_verdict(plain) + CHECK_OFF_NOTE * (plain != verdicts)
         counts = {v: verdicts.count(v) for v in dict.fromkeys(verdicts)}
         summary = ", ".join(f"{n} {v}" for v, n in counts.items()) + f" of {len(verdicts)} tests"
@@ -262,7 +374,28 @@ def claim_summary(claim: str, text: str, tests: Sequence[Mapping], why_untested:
 
 
 #: Columns of a claims table's test rows.
-TEST_COLUMNS = ("claim", "test", "measure", "statistic", "ci95_low", "ci95_high", "margin", "verdict")
+TEST_COLUMNS = ("claim", "test", "measure", "statistic", "ci95_low", "ci95_high", "margin", "verdict", "runs",
+                "runs_to_decide")
+
+
+def runs_to_decide_cell(test: Mapping) -> str:
+    """How a table shows :func:`runs_to_decide`: a number, or "on its margin" when none decides.
+
+    >>> runs_to_decide_cell({"runs_to_decide": 26}), runs_to_decide_cell({"runs_to_decide": None})
+    ('26', 'on its margin')
+    """
+    value = test.get("runs_to_decide")
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "on its margin"
+    return f"{int(value)}"
+
+
+#: The note below every table that shows runs to decide.
+RUNS_TO_DECIDE_NOTE = (
+    "Runs to decide: a planning figure, not a result. It is the runs per row (the test's smaller "
+    "row; every row grown in proportion) at which the 95% interval, shrunk as 1/sqrt(R - 1) around "
+    "the observed effect, would decide the test; \"on its margin\": no affordable number of runs "
+    "would (the effect sits on the margin). The effect itself moves from draw to draw.\n")
 
 
 #: What every claims table's intervals assume, stated after its notes.
@@ -281,10 +414,12 @@ def claims_markdown(title: str, claims: Sequence[Mapping], tests: Sequence[Mappi
     head = markdown_table(["Claim", "", "Verdict", "Tests"],
                           [[c["claim"], c["text"], f"**{c['verdict']}**", c["summary"]] for c in claims])
     body = [[t["claim"], t["test"], t["measure"], f"{t['statistic']:.3g}",
-             f"[{t['ci95_low']:.3g}, {t['ci95_high']:.3g}]", t["margin"], t["verdict"]] for t in tests]
-    detail = markdown_table(["Claim", "Test", "Measure", "Statistic", "95% CI", "Margin", "Verdict"], body)
+             f"[{t['ci95_low']:.3g}, {t['ci95_high']:.3g}]", t["margin"], t["verdict"], str(t.get("runs", "")),
+             runs_to_decide_cell(t)] for t in tests]
+    detail = markdown_table(["Claim", "Test", "Measure", "Statistic", "95% CI", "Margin", "Verdict", "Runs",
+                             "Runs to decide"], body)
     notes = notes or "\n"  # the interval note is a paragraph of its own without notes
-    return f"## {title}\n\n{head}\n{detail}{notes}{INTERVAL_NOTE}"
+    return f"## {title}\n\n{head}\n{detail}\n{RUNS_TO_DECIDE_NOTE}{notes}{INTERVAL_NOTE}"
 
 
 def claims_frame(claims: Sequence[Mapping], tests: Sequence[Mapping]) -> "pd.DataFrame":
@@ -293,5 +428,5 @@ def claims_frame(claims: Sequence[Mapping], tests: Sequence[Mapping]) -> "pd.Dat
 
     rows = [{"level": "claim", "claim": c["claim"], "test": c["text"], "verdict": c["verdict"],
              "summary": c["summary"]} for c in claims]
-    rows += [{"level": "test", **{k: t[k] for k in TEST_COLUMNS}} for t in tests]
+    rows += [{"level": "test", **{k: t.get(k) for k in TEST_COLUMNS}} for t in tests]
     return pd.DataFrame(rows, columns=["level", *TEST_COLUMNS, "summary"])

@@ -46,8 +46,46 @@ class PlateauMetric:
 #: error; test CE beside it (it keeps falling under a cosine schedule long after accuracy has settled).
 TEST_ACCURACY = PlateauMetric("accuracy", "test_accuracy", scale=100.0, standard_error=True,
                               beside=(("cross_entropy", "test_cross_entropy"),))
-#: The language runs' rule: mean final validation perplexity, change in percent.
-VALID_PPL = PlateauMetric("valid_ppl", "valid_ppl", relative=True)
+#: The language runs' rule: mean final validation perplexity, change in percent (its standard
+#: error in percent of the value at E too).
+VALID_PPL = PlateauMetric("valid_ppl", "valid_ppl", relative=True, standard_error=True)
+
+#: A check's three outcomes (:func:`plateau_decision`).
+ON_PLATEAU, OFF_PLATEAU, UNDECIDED = "on the plateau", "not on the plateau", "undecided"
+#: z of the check's one-sided tests at 5% (Schuirmann's two one-sided tests: a 90% interval).
+DECISION_Z = 1.645
+
+
+def plateau_decision(change: float, change_se: float | None, max_change: float) -> str:
+    """The plateau rule decided with its precision (two one-sided tests at 5%): :data:`ON_PLATEAU`
+    when |change| + 1.645 SE < ``max_change`` (the change is below the threshold by a margin its
+    SE supports), :data:`OFF_PLATEAU` when |change| - 1.645 SE > ``max_change``, else
+    :data:`UNDECIDED` (more runs, or a longer recipe, would decide). Without an SE, the bare rule.
+
+    >>> plateau_decision(0.10, 0.05, 0.3), plateau_decision(0.60, 0.10, 0.3), plateau_decision(0.26, 0.05, 0.3)
+    ('on the plateau', 'not on the plateau', 'undecided')
+    >>> plateau_decision(-0.35, None, 0.3)
+    'not on the plateau'
+    """
+    if change_se is None or not np.isfinite(change_se):
+        return ON_PLATEAU if abs(change) < max_change else OFF_PLATEAU
+    margin = DECISION_Z * change_se
+    if abs(change) + margin < max_change:
+        return ON_PLATEAU
+    return OFF_PLATEAU if abs(change) - margin > max_change else UNDECIDED
+
+
+def check_runs_to_decide(change: float, change_se: float, max_change: float, runs: int) -> int | None:
+    """A planning figure: runs per arm at which the check would decide if its change stayed where
+    it was observed (the SE shrinks as 1 / sqrt(runs)); ``None`` when the change equals the threshold.
+
+    >>> check_runs_to_decide(0.26, 0.05, 0.3, 10)  # 10 (1.645 x 0.05 / 0.04)^2 = 42.3
+    43
+    """
+    distance = abs(max_change - abs(change))
+    if distance == 0 or not np.isfinite(change_se):
+        return None
+    return max(2, int(np.ceil(runs * (DECISION_Z * change_se / distance) ** 2 - 1e-9)))
 
 
 def relative_change_pct(before: float, after: float) -> float:
@@ -101,11 +139,15 @@ def plateau_check(
         "setup": setup, "variant": variant, "runs": len(histories),
         "epochs": curve["epochs"][-1], "double_epochs": curve2["epochs"][-1],
         metric.name: value, f"{metric.name}_double": value2, "change": change,
-        "max_change": float(max_change), "converged": bool(abs(change) < max_change),
-        "curve": curve, "curve_double": curve2,
+        "max_change": float(max_change), "curve": curve, "curve_double": curve2,
     }
+    se = None
     if metric.standard_error:
-        record["change_se"] = change_standard_error(finals, finals2)
+        se = change_standard_error(finals, finals2) * (100.0 / value if metric.relative else 1.0)
+        record["change_se"] = se
+        record["runs_to_decide"] = check_runs_to_decide(change, se, float(max_change), len(histories))
+    record["decision"] = plateau_decision(change, se, float(max_change))
+    record["converged"] = record["decision"] == ON_PLATEAU
     for key, column in metric.beside:
         before = float(history_matrix(histories, column)[:, -1].mean())
         after = float(history_matrix(double_histories, column)[:, -1].mean())
@@ -119,12 +161,17 @@ def load_plateau(paths: Sequence[str | os.PathLike[str]]) -> dict[str, dict]:
 
 
 def with_plateau(row: Mapping[str, Any], check: Mapping[str, Any] | None, off: bool = False) -> dict[str, Any]:
-    """``row`` with its recipe's plateau check: ``converged``, ``plateau_change`` (the check's
-    ``change`` from E to 2E epochs: points of accuracy, or % of validation PPL) and
-    ``plateau_recipe``. Without a check, ``row`` unchanged (its claims are then
+    """``row`` with its recipe's plateau check: ``converged`` (decided on the plateau),
+    ``plateau_decision`` (:func:`plateau_decision`), ``plateau_change`` (the check's ``change``
+    from E to 2E epochs: points of accuracy, or % of validation PPL) and ``plateau_recipe``. Without a check, ``row`` unchanged (its claims are then
     ``inconclusive: convergence not checked``), or with ``off`` (the config's
     ``convergence_check.off`` names its setup) marked ``convergence_check: off``."""
     if check is None:
         return {**row, CONVERGENCE_CHECK: "off"} if off else dict(row)
-    return {**row, "converged": bool(check["converged"]), "plateau_change": float(check["change"]),
-            "plateau_recipe": check["setup"]}
+    return {**row, "converged": bool(check["converged"]), "plateau_decision": decision_of(check),
+            "plateau_change": float(check["change"]), "plateau_recipe": check["setup"]}
+
+
+def decision_of(check: Mapping[str, Any]) -> str:
+    """A check's decision; a record from before decisions: the bare rule's."""
+    return check.get("decision") or (ON_PLATEAU if check["converged"] else OFF_PLATEAU)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .io import write_atomic
+from .plateau import OFF_PLATEAU, ON_PLATEAU, UNDECIDED, decision_of
 
 #: (metrics key, Markdown column, format, error-bar key or None)
 SOURCES_COLUMNS: tuple[tuple[str, str, str, str | None], ...] = (
@@ -139,8 +140,19 @@ def write_table(frame: pd.DataFrame, markdown: str, csv_path: str | os.PathLike[
 def plateau_frame(checks: Mapping[str, Mapping]) -> pd.DataFrame:
     """One row per recipe's plateau check (:func:`runvar.plateau.plateau_check`)."""
     keys = ["setup", "variant", "runs", "epochs", "double_epochs", "accuracy", "accuracy_double", "change",
-            "change_se", "max_change", "converged", "cross_entropy", "cross_entropy_double", "cross_entropy_change_pct"]
-    return pd.DataFrame([{key: check[key] for key in keys} for check in checks.values()], columns=keys)
+            "change_se", "max_change", "converged", "decision", "runs_to_decide", "cross_entropy",
+            "cross_entropy_double", "cross_entropy_change_pct"]
+    return pd.DataFrame([{**{key: check.get(key) for key in keys}, "decision": decision_of(check)}
+                         for check in checks.values()], columns=keys)
+
+
+def _decision_cell(row: Mapping) -> str:
+    decision, limit = row["decision"], f"{row['max_change']:g}"
+    if decision == ON_PLATEAU:
+        return f"yes (< {limit} by 1.645 SE)"
+    runs = row.get("runs_to_decide")
+    more = f"; about {int(runs)} runs would decide" if runs is not None and not pd.isna(runs) else ""
+    return f"**no** (> {limit} by 1.645 SE)" if decision == OFF_PLATEAU else f"**undecided**{more}"
 
 
 def plateau_markdown(frame: pd.DataFrame, title: str) -> str:
@@ -149,13 +161,17 @@ def plateau_markdown(frame: pd.DataFrame, title: str) -> str:
               "SE of change", "Converged", "CE at E", "CE at 2E", "CE change (%)"]
     body = [[r["setup"], f"{r['variant']} 1-{int(r['runs'])}", int(r["epochs"]), f"{r['accuracy']:.2f}",
              f"{r['accuracy_double']:.2f}", f"{r['change']:+.2f}", f"{r['change_se']:.2f}",
-             f"yes (< {r['max_change']:g})" if r["converged"] else f"**no** (>= {r['max_change']:g})",
+             _decision_cell(r),
              f"{r['cross_entropy']:.4f}", f"{r['cross_entropy_double']:.4f}", f"{r['cross_entropy_change_pct']:+.1f}"]
             for _, r in frame.iterrows()]
     notes = ("\nPlateau rule (docs/protocol.md): the same seeds trained for twice the epochs change the "
              "mean final test accuracy by less than the threshold. SE of change: the standard error of the "
              "difference of the two means, sqrt(s1^2/n1 + s2^2/n2) over the runs' final accuracies; the "
-             "check's precision (wanted: at most 0.1 points). Test CE is reported, not tested.\n")
+             "check's precision (wanted: at most 0.1 points). The check decides with it (two one-sided "
+             "tests at 5%): on the plateau when |change| + 1.645 SE is below the threshold, not on it when "
+             "|change| - 1.645 SE is above, otherwise undecided: more runs or a longer recipe would decide "
+             "(\"runs would decide\": per arm, if the change stayed where it is; a planning figure). Test CE "
+             "is reported, not tested.\n")
     return f"## {title}\n\n" + markdown_table(header, body) + notes
 
 
@@ -171,12 +187,15 @@ def converged_header(frame: pd.DataFrame) -> list[str]:
 
 
 def converged_cells(row: Mapping) -> list[str]:
-    """The "Converged" cell of a row with a plateau check: ``yes (+0.13)`` / ``**no** (+1.20)``."""
+    """The "Converged" cell of a row with a plateau check: ``yes (+0.13)`` / ``**no** (+1.20)`` /
+    ``**undecided** (+0.27)``."""
     if "converged" not in row:
         return []
     if pd.isna(row["converged"]):
         return ["unchecked"]
-    return [f"{'yes' if bool(row['converged']) else '**no**'} ({row['plateau_change']:+.2f})"]
+    undecided = row.get("plateau_decision") == UNDECIDED
+    word = "**undecided**" if undecided else "yes" if bool(row["converged"]) else "**no**"
+    return [f"{word} ({row['plateau_change']:+.2f})"]
 
 
 def add_convergence(frame: pd.DataFrame, recipes: Sequence[str | None], checks: Mapping[str, Mapping]) -> pd.DataFrame:
@@ -184,5 +203,6 @@ def add_convergence(frame: pd.DataFrame, recipes: Sequence[str | None], checks: 
     ``converged`` and ``plateau_change`` (points of mean test accuracy from E to 2E epochs)."""
     frame = frame.copy()
     frame["converged"] = [bool(checks[r]["converged"]) if r in checks else None for r in recipes]
+    frame["plateau_decision"] = [decision_of(checks[r]) if r in checks else None for r in recipes]
     frame["plateau_change"] = [float(checks[r]["change"]) if r in checks else float("nan") for r in recipes]
     return frame

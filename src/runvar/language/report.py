@@ -18,6 +18,7 @@ import pandas as pd
 from ..claims import CLAIM_1, CLAIM_2, claim_summary, ratio_test
 from ..metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from ..plots import plt
+from ..plateau import UNDECIDED
 from ..tables import markdown_table
 
 #: Measures of the language claims: (metrics key, label).
@@ -29,13 +30,16 @@ COLUMNS = ["variant", "runs", "ppl_mean", "ppl_sd", "ppl_sd_sd", "pairwise_disag
 def language_frame(rows: Mapping[str, Mapping]) -> pd.DataFrame:
     """One row per variant with the numeric metrics and the plateau check."""
     return pd.DataFrame([{**{k: row[k] for k in COLUMNS}, "converged": row.get("converged"),
+                          "plateau_decision": row.get("plateau_decision"),
                           "plateau_change_pct": row.get("plateau_change")} for row in rows.values()])
 
 
 def _converged_cell(row: Mapping) -> str:
     if row["converged"] is None or pd.isna(row["converged"]):
         return "unchecked"
-    return f"{'yes' if bool(row['converged']) else '**no**'} ({row['plateau_change_pct']:+.2f}%)"
+    word = ("**undecided**" if row.get("plateau_decision") == UNDECIDED
+            else "yes" if bool(row["converged"]) else "**no**")
+    return f"{word} ({row['plateau_change_pct']:+.2f}%)"
 
 
 def language_markdown(frame: pd.DataFrame, title: str, check: Mapping | None) -> str:
@@ -51,7 +55,10 @@ def language_markdown(frame: pd.DataFrame, title: str, check: Mapping | None) ->
         notes += (f"Converged: runs 1-{check['runs']} of `{check['variant']}` trained for {check['double_epochs']} "
                   f"instead of {check['epochs']} epochs change the mean final validation PPL by the percentage in "
                   f"brackets ({check['valid_ppl']:.2f} -> {check['valid_ppl_double']:.2f}); the plateau rule asks "
-                  f"for less than {check['max_change']:g}%.\n")
+                  f"for less than {check['max_change']:g}%"
+                  + (f", decided with the change's SE ({check['change_se']:.2f}%): |change| + 1.645 SE below it is "
+                     f"on the plateau, |change| - 1.645 SE above it is not, else undecided: "
+                     f"**{check['decision']}**" if "change_se" in check else "") + ".\n")
     return f"## {title}\n\n" + markdown_table(header, body) + notes
 
 

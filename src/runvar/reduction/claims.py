@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..claims import bootstrap_indices, claim_summary, gate_on_convergence, resampled_measure
+from ..claims import bootstrap_indices, claim_summary, gate_on_convergence, resampled_measure, runs_to_decide
 from .ensembles import REDUCTION_METRICS, variability_reduction
 
 CLAIM_3 = "Snapshot ensembles and test-time augmentation reduce run-to-run variability"
@@ -43,6 +43,16 @@ def reduction_interval(single: Mapping, method: Mapping, paired: bool, resamples
     return variability_reduction(method, single)["mean"], (float(low), float(high))
 
 
+def above_zero_verdict(ci95: tuple[float, float]) -> str:
+    """``supported`` when the interval lies above 0, ``not supported`` below, else ``inconclusive``.
+
+    >>> above_zero_verdict((1.0, 5.0)), above_zero_verdict((-5.0, -1.0)), above_zero_verdict((-1.0, 5.0))
+    ('supported', 'not supported', 'inconclusive')
+    """
+    low, high = ci95
+    return "supported" if low > 0 else "not supported" if high < 0 else "inconclusive"
+
+
 def claim_reduction(single: Mapping, methods: Mapping[str, Mapping], paired: Sequence[str] = (),
                     resamples: int = 10_000, seed: int = 0) -> tuple[list[dict], list[dict]]:
     """(claim verdict, per-method tests) of claim 3; ``paired`` names the methods computed on the
@@ -50,8 +60,10 @@ def claim_reduction(single: Mapping, methods: Mapping[str, Mapping], paired: Seq
     tests = []
     for label, row in methods.items():
         value, (low, high) = reduction_interval(single, row, label in paired, resamples, seed)
-        verdict = "supported" if low > 0 else "not supported" if high < 0 else "inconclusive"
+        runs = min(int(single["runs"]), int(row["runs"]))
         tests.append({"claim": "3", "test": f"{label} vs single model", "measure": "variability reduction (%)",
                       "statistic": value, "ci95_low": low, "ci95_high": high, "margin": "> 0",
-                      "verdict": gate_on_convergence(verdict, [single, row])})
+                      "verdict": gate_on_convergence(above_zero_verdict((low, high)), [single, row]),
+                      "runs": runs,
+                      "runs_to_decide": runs_to_decide(value, (low, high), runs, above_zero_verdict, log_scale=False)})
     return [claim_summary("3", CLAIM_3, tests, "needs snapshot or TTA rows")], tests

@@ -19,7 +19,8 @@ import pandas as pd
 from ..io import load_prediction_stack
 from ..metrics import accuracies
 from ..plots import plt
-from ..claims import NOT_CONVERGED
+from ..claims import NOT_CONVERGED, PLATEAU_UNDECIDED, RUNS_TO_DECIDE_NOTE, runs_to_decide_cell
+from ..plateau import UNDECIDED
 from ..tables import CONVERGED_NOTE, METRIC_KEYS, SOURCES_COLUMNS, converged_cells, converged_header, markdown_table
 from .plan import LEARNED
 from .stats import SM_CLAIMED_REDUCTION, sd_reduction_table
@@ -55,23 +56,28 @@ def accuracy_frame(
             r = reductions[(model, k)]
             row = {"runs": r.runs, "accuracy_mean": r.mean, "accuracy_sd": r.sd, "accuracy_sd_sd": r.sd_error,
                    "sd_reduction": r.reduction, "sd_reduction_ci95_low": r.reduction_ci95[0],
-                   "sd_reduction_ci95_high": r.reduction_ci95[1], "verdict": r.verdict}
+                   "sd_reduction_ci95_high": r.reduction_ci95[1], "verdict": r.verdict,
+                   "runs_to_decide": r.runs_to_decide}
         rows.append({"model": model, "k": LEARNED if k is None else str(k), **row})
     return pd.DataFrame(rows, columns=[
         "model", "k", "runs", "accuracy_mean", "accuracy_sd", "accuracy_sd_sd",
-        "sd_reduction", "sd_reduction_ci95_low", "sd_reduction_ci95_high", "verdict",
+        "sd_reduction", "sd_reduction_ci95_low", "sd_reduction_ci95_high", "verdict", "runs_to_decide",
     ])
 
 
 def gate_on_plateau(frame: pd.DataFrame) -> pd.DataFrame:
     """The accuracy frame with the verdict of every selected group whose runs, or whose
-    model's learned-weights runs, are not on their plateau set to ``inconclusive: not converged``."""
+    model's learned-weights runs, are not on their plateau set to ``inconclusive: not converged``
+    (``inconclusive: plateau undecided`` where the check could not tell and none failed)."""
     frame = frame.copy()
-    failed = [not pd.isna(c) and not bool(c) for c in frame["converged"]]
-    learned_failed = {m for m, k, f in zip(frame["model"], frame["k"], failed) if k == LEARNED and f}
-    for i, (model, k, fail) in enumerate(zip(frame["model"], frame["k"], failed)):
-        if k != LEARNED and (fail or model in learned_failed):
-            frame.iloc[i, frame.columns.get_loc("verdict")] = NOT_CONVERGED
+    decisions = frame["plateau_decision"] if "plateau_decision" in frame else [None] * len(frame)
+    gates = [PLATEAU_UNDECIDED if d == UNDECIDED else NOT_CONVERGED if not pd.isna(c) and not bool(c) else None
+             for c, d in zip(frame["converged"], decisions)]
+    learned = {m: g for m, k, g in zip(frame["model"], frame["k"], gates) if k == LEARNED}
+    for i, (model, k, gate) in enumerate(zip(frame["model"], frame["k"], gates)):
+        both = {gate, learned.get(model)}
+        if k != LEARNED and both != {None}:
+            frame.iloc[i, frame.columns.get_loc("verdict")] = NOT_CONVERGED if NOT_CONVERGED in both else PLATEAU_UNDECIDED
     return frame
 
 
@@ -82,16 +88,16 @@ def _percent(x: float) -> str:
 def accuracy_markdown(frame: pd.DataFrame, title: str) -> str:
     """The accuracy table as Markdown, with the verdict count on SM's 25-40% claim."""
     header = ["Model", "k", "R", "Mean accuracy (%)", "Accuracy SD (%)",
-              "SD reduction vs learned [95% CI]", "Verdict"] + converged_header(frame)
+              "SD reduction vs learned [95% CI]", "Verdict", "Runs to decide"] + converged_header(frame)
     body = []
     for _, row in frame.iterrows():
-        reduction = verdict = ""
+        reduction = verdict = runs = ""
         if row["k"] != LEARNED:
             low, high = row["sd_reduction_ci95_low"], row["sd_reduction_ci95_high"]
             reduction = f"{_percent(row['sd_reduction'])} [{_percent(low)}, {_percent(high)}]"
-            verdict = row["verdict"]
+            verdict, runs = row["verdict"], runs_to_decide_cell(row)
         body.append([row["model"], row["k"], int(row["runs"]), f"{row['accuracy_mean']:.2f}",
-                     f"{row['accuracy_sd']:.3f} ± {row['accuracy_sd_sd']:.3f}", reduction, verdict]
+                     f"{row['accuracy_sd']:.3f} ± {row['accuracy_sd_sd']:.3f}", reduction, verdict, runs]
                     + converged_cells(row))
     counts = frame["verdict"].dropna().value_counts()
     summary = ", ".join(f"{n} {v}" for v, n in counts.items())
@@ -103,7 +109,7 @@ def accuracy_markdown(frame: pd.DataFrame, title: str) -> str:
         "resampled independently). Verdict: `consistent` = the interval overlaps the claimed range "
         "and excludes 0; `inconclusive` = it overlaps the range but includes 0; `below` / `above` = "
         f"it lies entirely below / above the range; `{NOT_CONVERGED}`: the group's or the learned "
-        f"weights' recipe is not on its plateau.\n\nThis run: {summary}.\n"
+        f"weights' recipe is not on its plateau.\n\n{RUNS_TO_DECIDE_NOTE}\nThis run: {summary}.\n"
     ) + CONVERGED_NOTE * bool(converged_header(frame))
     return f"## {title}\n\n" + markdown_table(header, body) + notes
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..claims import range_verdict
+from ..claims import range_verdict, runs_to_decide
 from ..metrics import BOOTSTRAP_RESAMPLES, bootstrap_sds, population_sd
 
 #: SM's claim: weight selection lowers the accuracy SD by 25% to 40% against learned weights.
@@ -36,6 +36,8 @@ class SDReduction:
     reduction: float
     reduction_ci95: tuple[float, float]
     verdict: str
+    #: Runs per group that would decide the verdict at the observed reduction (a planning figure).
+    runs_to_decide: int | None = None
 
 
 def _ratio_of_sds(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -50,6 +52,17 @@ def claim_verdict(interval: tuple[float, float], claim: tuple[float, float] = SM
     """Verdict on SM's claimed reduction range from a reduction's 95% interval
     (:func:`runvar.claims.range_verdict`)."""
     return range_verdict(interval, claim)
+
+
+def reduction_runs_to_decide(reduction: float, interval: tuple[float, float], runs: int) -> int | None:
+    """:func:`runvar.claims.runs_to_decide` of an SD reduction: the ratio SD_k / SD_learned
+    = 1 - reduction shrinks on the log scale; decided = consistent, below or above SM's range.
+
+    >>> reduction_runs_to_decide(0.30, (-0.20, 0.55), 10)  # ln(1.2 / 0.7) / ln(1 / 0.7) = 1.511: 1 + 9 x 1.511^2 = 21.5
+    22
+    """
+    ratio, ci = 1.0 - reduction, (1.0 - interval[1], 1.0 - interval[0])
+    return runs_to_decide(ratio, ci, runs, lambda c: claim_verdict((1.0 - c[1], 1.0 - c[0])), log_scale=True)
 
 
 def sd_reduction(
@@ -114,6 +127,7 @@ def sd_reduction_table(
                 reduction=reduction,
                 reduction_ci95=interval,
                 verdict=claim_verdict(interval),
+                runs_to_decide=reduction_runs_to_decide(reduction, interval, min(len(values), len(base))),
             )
         )
     return rows

@@ -9,7 +9,10 @@ config (``claims.margin``, default [0.5, 2]: "within a factor of 2"):
   when it lies wholly outside;
 - claim 2 (one bit changes as much as all sources): bitflip over ``all`` and over ``init`` on
   accuracy SD, CE SD, disagreement, 1 - Spearman and ensemble gain; supported when the
-  interval lies at or above the margin's lower end, not supported when wholly below.
+  interval lies at or above the margin's lower end, not supported when wholly below. With bit
+  flips around several base runs (``studies.sources.bitflip_bases``), claim 2 uses their spread
+  pooled within bases (:func:`runvar.claims.pooled_within_row`): around one base the spread
+  depends on that base (docs/protocol.md), while SD's single-base row stays in the table.
 
 A claim's verdict combines its tests (:func:`runvar.claims.overall_verdict`); any row whose
 runs did not reach their plateau makes it ``inconclusive: not converged``.
@@ -19,15 +22,44 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..claims import CLAIM_1, CLAIM_2, CLAIM_MARGIN, MEASURES, claim_summary, ratio_test
+from ..claims import CLAIM_1, CLAIM_2, CLAIM_MARGIN, MEASURES, claim_summary, pooled_within_row, ratio_test
 from ..metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from ..seeds import SINGLE_SOURCE_VARIANTS
 
 
+#: The key of the pooled bit-flip row among a setup's rows.
+POOLED = "bitflip_pooled"
+
+
+def bases_note(base_rows: Sequence[Mapping]) -> str:
+    """The claims table's paragraph on the bit flips' bases: each base's accuracy SD and
+    disagreement, and the pooled values claim 2 uses.
+
+    >>> print(bases_note([{"setup": "c", "runs": 3, "accuracy_sd": 0.1, "pairwise_disagreement": 1.0},
+    ...                   {"setup": "c.base2", "runs": 3, "accuracy_sd": 0.3, "pairwise_disagreement": 2.0}]), end="")
+    Claim 2 pools the bit flips around 2 base runs (3 flips each; c, c.base2: every seed the base's): accuracy SD per base 0.100, 0.300 (pooled within bases 0.224); disagreement 1.00, 2.00 (pooled 1.50). SD's single-base row (the table's `bitflip`) is base 1: around one base the spread depends on that base.
+    """
+    pooled = pooled_within_row(base_rows)
+    sds = ", ".join(f"{float(r['accuracy_sd']):.3f}" for r in base_rows)
+    dis = ", ".join(f"{float(r['pairwise_disagreement']):.2f}" for r in base_rows)
+    return (f"Claim 2 pools the bit flips around {len(base_rows)} base runs ({int(base_rows[0]['runs'])} flips "
+            f"each; {', '.join(str(r['setup']) for r in base_rows)}: every seed the base's): accuracy SD per "
+            f"base {sds} (pooled within bases {pooled['accuracy_sd']:.3f}); disagreement {dis} (pooled "
+            f"{pooled['pairwise_disagreement']:.2f}). SD's single-base row (the table's `bitflip`) is base 1: "
+            "around one base the spread depends on that base.\n")
+
+
 def sources_claims(rows: Mapping[str, Mapping], margin: Sequence[float] = CLAIM_MARGIN,
-                   resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> tuple[list[dict], list[dict]]:
-    """(per-claim verdicts, per-test rows) of claims 1 and 2 from the metrics rows by variant."""
+                   resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                   bases: Sequence[Mapping] = ()) -> tuple[list[dict], list[dict]]:
+    """(per-claim verdicts, per-test rows) of claims 1 and 2 from the metrics rows by variant;
+    ``bases``: the bitflip rows of bases 2..B (base 1 is ``rows["bitflip"]``), pooled for claim 2."""
     margin = (float(margin[0]), float(margin[1]))
+    flips = "bitflip"
+    if bases and "bitflip" in rows:
+        pooled = pooled_within_row([rows["bitflip"], *bases])
+        rows = {**rows, POOLED: {**pooled, "label": f"bitflip ({pooled['base_runs']} bases)"}}
+        flips = POOLED
     singles = [v for v in SINGLE_SOURCE_VARIANTS if v in rows]
     tests1: list[dict] = []
     if "all" in rows:
@@ -35,7 +67,7 @@ def sources_claims(rows: Mapping[str, Mapping], margin: Sequence[float] = CLAIM_
                   for v in singles for key in ("accuracy_sd", "cross_entropy_sd")]
     tests2: list[dict] = []
     if "bitflip" in rows:
-        tests2 = [ratio_test("2", rows, "bitflip", ref, key, margin, False, resamples, seed)
+        tests2 = [ratio_test("2", rows, flips, ref, key, margin, False, resamples, seed)
                   for ref in ("all", "init") if ref in rows for key, _, _ in MEASURES]
     claims = [
         claim_summary("1", CLAIM_1, tests1, "needs `all` and single-source variants"),
