@@ -96,9 +96,7 @@ class GemmConv1d(nn.Conv1d):
         windows = strided_windows(x.transpose(1, 2), kernel, stride, padding)  # (N, L', kC)
         length = windows.shape[1]
         weight = self.weight.permute(0, 2, 1).reshape(self.out_channels, -1)  # (O, kC)
-        out = windows.reshape(-1, windows.shape[2]) @ weight.t()
-        if self.bias is not None:
-            out = out + self.bias
+        out = F.linear(windows.reshape(-1, windows.shape[2]), weight, self.bias)  # addmm: the bias in the product
         return out.view(x.shape[0], length, self.out_channels).transpose(1, 2)
 
 

@@ -154,9 +154,9 @@ class StackedCNN1d(nn.Module):
             length = windows.shape[2]
             weight = self._stacked(index, "weight")  # (runs, O, C, k) -> (runs, O, kC)
             weight = weight.permute(0, 1, 3, 2).reshape(runs, weight.shape[1], -1)
-            out = _RunsMatmul.apply(windows.reshape(runs, -1, windows.shape[3]), weight, None)
-            out = out + self._stacked(index, "bias").unsqueeze(1)
-            x = torch.relu(out.view(runs, n, length, -1))
+            # the bias in the product (baddbmm, as GemmConv1d's addmm), ReLU in place
+            out = _RunsMatmul.apply(windows.reshape(runs, -1, windows.shape[3]), weight, self._stacked(index, "bias"))
+            x = torch.relu_(out).view(runs, n, length, -1)
         x = x.transpose(2, 3).reshape(runs, n, -1)  # nn.Flatten of (N, C, L)
         if self.training and self.dropout:
             x = _dropout(x, self.dropout, generators)
