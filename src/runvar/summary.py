@@ -51,8 +51,34 @@ def _claims(records: Sequence[Mapping]) -> tuple[dict[str, Mapping], list[Mappin
 
 
 def _test(tests: Sequence[Mapping], test: str, measure: str) -> str:
-    t = next(t for t in tests if t["test"] == test and t["measure"] == measure)
+    """A test's statistic and interval; ``test`` may name the bit flips of one base (``bitflip /
+    all``) where the table has them pooled over bases (``bitflip (4 bases) / all``)."""
+    head, _, reference = test.partition(" / ")
+    t = next(t for t in tests if t["measure"] == measure and (t["test"] == test or (
+        str(t["test"]).startswith(head + " (") and str(t["test"]).endswith(" / " + reference))))
     return f"{t['statistic']:.2f} [{t['ci95_low']:.2f}, {t['ci95_high']:.2f}]"
+
+
+def _label(tests: Sequence[Mapping], claim: str) -> str:
+    """The numerator of a claim's first test (e.g. ``bitflip (4 bases)``)."""
+    return next(str(t["test"]).split(" / ")[0] for t in tests if str(t["claim"]) == claim)
+
+
+def _undecided(summary: Mapping[str, Any]) -> str:
+    """How many claim tests and SM arms the study decided, and the runs each of the others
+    would need at its observed effect (a planning figure)."""
+    tests = [t for name in ("sources_claims", "reduction_claims", "language_claims")
+             for t in _claims(summary.get(name, []))[1]]
+    arms = [r for r in summary.get("selection", []) if r.get("verdict")]
+    decided = [x for x in tests + arms if x.get("verdict") in ("supported", "not supported", "consistent", "below", "above")]
+    gated = [x for x in tests + arms if str(x.get("verdict")).startswith("inconclusive: ")]
+    needs = [f"{t.get('test') or 'k = ' + str(t['k'])} {t.get('measure', 'SD reduction')}: "
+             + (f"{int(t['runs_to_decide'])} runs" if t.get("runs_to_decide") is not None else "on its margin")
+             for t in tests + arms if t not in decided and t not in gated and "runs_to_decide" in t]
+    return (f"- Decided: {len(decided)} of {len(tests) + len(arms)} claim tests and weight-selection arms"
+            + (f"; {len(gated)} wait on a plateau check" if gated else "")
+            + (f"; runs that would decide the rest at their observed effects (a planning figure): "
+               + "; ".join(needs) if needs else "") + ".")
 
 
 def _decided(tests: Sequence[Mapping], claim: str) -> str:
@@ -63,7 +89,13 @@ def _decided(tests: Sequence[Mapping], claim: str) -> str:
 
 
 def _yes(record: Mapping) -> str:
+    if record.get("plateau_decision") == "undecided":
+        return "**undecided**"
     return "yes" if record["converged"] else "**no**"
+
+
+def _decision(record: Mapping) -> str:
+    return record.get("decision") or ("on the plateau" if record["converged"] else "not on the plateau")
 
 
 def findings_markdown(summary: Mapping[str, Any]) -> str:
@@ -77,23 +109,25 @@ def findings_markdown(summary: Mapping[str, Any]) -> str:
     lines.append(
         f"- Convergence: {setup} trains {check['epochs']} epochs to {sources['all']['accuracy_mean']:.2f}% mean "
         f"test accuracy (`all`); the same seeds at {check['double_epochs']} epochs change it by "
-        f"{check['change']:+.2f} points (test CE {check['cross_entropy_change_pct']:+.1f}%). "
-        f"Recipes the tables use on their plateau: {sum(bool(r['converged']) for r in plateau)} of "
-        f"{len(plateau)}" + "".join(f"; not converged: {r['setup']} ({r['change']:+.2f})"
-                                    for r in plateau if not r["converged"]) + ".")
+        f"{check['change']:+.2f} points (SE {check.get('change_se', float('nan')):.2f}; test CE {check['cross_entropy_change_pct']:+.1f}%). "
+        f"Recipes the tables use decided on their plateau (the change below 0.3 points by 1.645 SE): "
+        f"{sum(_decision(r) == 'on the plateau' for r in plateau)} of {len(plateau)}"
+        + "".join(f"; {_decision(r)}: {r['setup']} ({r['change']:+.2f}, SE {r.get('change_se', float('nan')):.2f})"
+                  for r in plateau if _decision(r) != "on the plateau") + ".")
     if "none" in sources:
         lines.append(f"- `none`: {sources['none']['runs']} runs, accuracy SD exactly "
                      f"{sources['none']['accuracy_sd']:g} (bitwise identical predictions).")
     lines.append(f"- Single sources ({', '.join(singles)}): accuracy SD {min(sds):.2f}-{max(sds):.2f}%; `all` "
-                 f"{sources['all']['accuracy_sd']:.2f}%; bitflip {sources['bitflip']['accuracy_sd']:.2f}% "
-                 f"(R = {sources['bitflip']['runs']}).")
+                 f"{sources['all']['accuracy_sd']:.2f}% (R = {sources['all']['runs']}); bitflip around one base "
+                 f"(SD's row) {sources['bitflip']['accuracy_sd']:.2f}% (R = {sources['bitflip']['runs']}).")
     claims, tests = _claims(summary["sources_claims"])
     lines.append(f"- Claim 1 (sources alike): **{claims['1']['verdict']}** ({claims['1']['summary']}; ratio to "
                  f"`all` within [0.5, 2]).")
     lines.append(f"- Claim 2 (one bit = all sources): **{claims['2']['verdict']}** ({claims['2']['summary']}). "
-                 f"bitflip / all: accuracy SD {_test(tests, 'bitflip / all', 'accuracy SD')}, disagreement "
+                 f"{_label(tests, '2')} / all: accuracy SD {_test(tests, 'bitflip / all', 'accuracy SD')}, disagreement "
                  f"{_test(tests, 'bitflip / all', 'disagreement')}; bitflip / init: accuracy SD "
                  f"{_test(tests, 'bitflip / init', 'accuracy SD')}" + _decided(tests, "2") + ".")
+    lines.append(_undecided(summary))
     if "depth" in summary:
         depth = {(r["setup"], r["variant"]): r for r in summary["depth"]}
         parts = [f"{s} CE SD {r['cross_entropy_sd']:.2g} (converged: {_yes(r)})"
