@@ -95,7 +95,7 @@ rule language_report:
         csv=report(
             LANGUAGE_REPORT_FILES["csv"],
             caption="captions/language_table.rst",
-            category="Language modelling",
+            category=REPORT["language"],
             subcategory="{setup}",
         ),
         md=LANGUAGE_REPORT_FILES["md"],
@@ -104,13 +104,13 @@ rule language_report:
         claims_html=report(
             LANGUAGE_REPORT_FILES["claims_html"],
             caption="captions/language_claims.rst",
-            category="Language modelling",
+            category=REPORT["language"],
             subcategory="{setup}",
         ),
         png=report(
             LANGUAGE_REPORT_FILES["png"],
             caption="captions/language_figure.rst",
-            category="Language modelling",
+            category=REPORT["language"],
             subcategory="{setup}",
         ),
         pdf=LANGUAGE_REPORT_FILES["pdf"],

@@ -2,6 +2,7 @@
 read as YAML where the schema (or a model's or dataset's signature) wants no string."""
 
 import copy
+import json
 import re
 import shutil
 import subprocess
@@ -158,11 +159,18 @@ def test_dry_run_with_a_wrong_value_fails_naming_it(run_snakemake, tmp_path):
 
 
 @pytest.mark.workflow
-def test_dry_run_with_a_synthetic_override(run_snakemake, tmp_path):
-    # the synthetic rules plan from the validated config, where "8" has become 8
-    out = dry_run(run_snakemake, tmp_path, "synthetic={defaults: {pairs: 8}}")
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "synthetic_setting" in out.stdout
+def test_a_synthetic_override_reaches_the_job(run_snakemake, tmp_path):
+    # the synthetic rules plan from the validated config, where "8" has become 8: one setting's
+    # job (at toy sizes, also overrides) trains 8 pairs, and its result says so
+    shutil.copy(REPO / "config" / "config.yaml", tmp_path / "config.yaml")
+    target = "results/synthetic/settings/linear.json"
+    out = run_snakemake(tmp_path, "--cores", "1", target, "--config",
+                        "synthetic={defaults: {pairs: 8, log2_examples: 8, log2_eval_examples: 6, log2_z: [0]}}",
+                        check=False, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    result = json.loads((tmp_path / target).read_text())
+    assert result["setting"]["pairs"] == 8 and result["setting"]["log2_examples"] == 8
+    assert result["models_trained"] == 8 * 2 * len(result["setting"]["init"])  # 8 pairs of 2 models per init mode
 
 
 @pytest.mark.workflow

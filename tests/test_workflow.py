@@ -107,13 +107,17 @@ def test_report_front_page_reads_claims_first(finished):
     assert "<h2>Claims 1 and 2: tiny_cnn</h2>" in verdicts and "<th>Verdict</th>" in verdicts
     claim_rows = pd.read_csv(finished / "results/claims/sources_tiny_cnn.csv")
     assert f"<strong>{claim_rows['verdict'][0]}</strong>" in verdicts
-    assert "2. Sources of nondeterminism (SD Tables 1, 3; RE Table 4)</a>" in front[studies:appendix]
+    assert "02. Sources of nondeterminism (SD Tables 1, 3; RE Table 4)</a>" in front[studies:appendix]
     assert "<details><summary>" in front[appendix:] and '"seeds_per_job": 3' in front[appendix:]
 
 
 def dry_run_outputs(run_snakemake, workdir: Path) -> list[str]:
     out = run_snakemake(workdir, "-n", "--cores", "1")
-    return re.findall(r"^\s+output: (.*)$", out.stdout, flags=re.M)
+    outputs = re.findall(r"^\s+output: (.*)$", out.stdout, flags=re.M)
+    nothing = "Nothing to be done" in out.stdout + out.stderr
+    assert nothing == (not outputs), f"planned {len(outputs)} outputs, 'Nothing to be done': {nothing}\n" \
+                                      f"{out.stdout[-2000:]}\n{out.stderr[-2000:]}"
+    return outputs
 
 
 def test_editing_one_setup_reruns_only_its_targets(finished, tiny_config, run_snakemake):
@@ -137,6 +141,8 @@ def test_editing_one_setup_reruns_only_its_targets(finished, tiny_config, run_sn
     assert "results/tables/sources_tiny_mlp.csv" in planned
 
 
+    """The outputs a dry run plans; none only when snakemake says so ("Nothing to be done"), so
+    that a change in how snakemake prints its jobs cannot pass for an empty plan."""
 def test_changing_seeds_per_job_retrains_nothing(finished, tiny_config, run_snakemake):
     """How runs are grouped into jobs is not part of a run: the tiny study trained its runs 3 to
     a job; one job per run, or all in one, finds every run already done."""

@@ -15,19 +15,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: The HTML report's categories (``snakemake --report``), study key -> name, in reading order:
-#: Snakemake lists categories alphabetically, so each name starts with its place (claims and
+#: Snakemake lists categories alphabetically, so each name starts with its place, in two digits
+#: so that 10 comes after 09 (claims and
 #: verdicts first), names the paper table or figure it reproduces, and has no colon (Snakemake
 #: makes each name an RST link target). The front page is ``rules/captions/workflow.rst``.
 REPORT_CATEGORIES: dict[str, str] = {
-    "claims": "1. Claims and verdicts",
-    "sources": "2. Sources of nondeterminism (SD Tables 1, 3; RE Table 4)",
-    "tables": "3. Depth, architectures, generalization (SD Tables 6, 8, Fig. 3; RE Table 10)",
-    "reduction": "4. Reducing variability, ensembles and TTA (SD Table 5; RE Table 7)",
-    "settings": "5. Variability over settings (SD Fig. 2, Table 7; RE Tables 8, 9)",
-    "cka": "6. Representations, linear CKA (SD Fig. 1)",
-    "selection": "7. Weight selection (SM Figs 1, 2)",
-    "synthetic": "8. Synthetic irreproducibility (SS Figs 2, 6, 8, 10)",
-    "convergence": "9. Convergence, plateau checks and training length",
+    "claims": "01. Claims and verdicts",
+    "sources": "02. Sources of nondeterminism (SD Tables 1, 3; RE Table 4)",
+    "tables": "03. Depth, architectures, generalization (SD Tables 6, 8, Fig. 3; RE Table 10)",
+    "reduction": "04. Reducing variability, ensembles and TTA (SD Table 5; RE Table 7)",
+    "settings": "05. Variability over settings (SD Fig. 2, Table 7; RE Tables 8, 9)",
+    "cka": "06. Representations, linear CKA (SD Fig. 1)",
+    "selection": "07. Weight selection (SM Figs 1, 2)",
+    "synthetic": "08. Synthetic irreproducibility (SS Figs 2, 6, 8, 10)",
+    "convergence": "09. Convergence, plateau checks and training length",
+    "language": "10. Language modelling (SD Tables 2, 4)",
 }
 
 
