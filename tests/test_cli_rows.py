@@ -81,6 +81,15 @@ def test_row_finds_the_runs_as_the_workflow_does_and_gives_its_numbers(results, 
             {k: saved[k] for k in saved if k != "train_seconds_mean"}
 
 
+def test_the_variant_folder_alone_says_it_lacks_the_none_run_one(results, capsys):
+    status, out, err = cli(capsys, "metrics", *runs_of(results, "cnn", "init", range(2, RUNS + 1)))
+    assert status == 0 and f"| runs | {RUNS - 1} |" in out
+    assert err == ("runvar metrics: note: run 1 of cnn/init is the `none` run 1 (runs/cnn/none/seed1), not given: "
+                   f"these {RUNS - 1} runs are not the workflow's row; `runvar metrics --row cnn/init` finds all\n")
+    status, out, err = cli(capsys, "metrics", *runs_of(results, "cnn", "all", range(2, RUNS + 1)))
+    assert status == 0 and err == ""  # run 1 of `all` is its own: nothing missing to say
+
+
 def test_row_names_what_is_missing(results, capsys):
     (results / "runs/cnn/init/seed3/predictions.npz").unlink()
     status, _, err = cli(capsys, "metrics", "--row", "cnn/init", "--results", results)

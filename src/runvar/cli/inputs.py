@@ -112,6 +112,19 @@ def load_runs(paths: Sequence[str | Path], labels_path: str | None = None, what:
     return Runs(logits, labels, files, records, row_variant)
 
 
+def missing_run_one(runs: Runs) -> str | None:
+    """Why the runs given are not the workflow's row when they lack its run 1, the `none` run 1
+    of a variant that varies only seeded sources (``results/runs/SETUP/VARIANT/seed*`` misses
+    it); None otherwise."""
+    if runs.records is None or runs.variant is None or not first_run_is_none(runs.variant):
+        return None
+    if any(int(r["run"]) == 1 for r in runs.records):
+        return None
+    setup = runs.records[0]["setup"]
+    return (f"run 1 of {setup}/{runs.variant} is the `none` run 1 (runs/{setup}/none/seed1), not given: these "
+            f"{runs.count} runs are not the workflow's row; `runvar metrics --row {setup}/{runs.variant}` finds all")
+
+
 def load_records(files: Sequence[Path]) -> list[dict[str, Any]] | None:
     """The run.json beside each prediction file; None when no file has one (predictions of
     your own). Some with and some without is an error naming those without."""

@@ -4,11 +4,15 @@ runs of a row of the workflow's results (``--row SETUP/VARIANT``)."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..metrics import BOOTSTRAP_RESAMPLES, variability
 from ..plateau import load_plateau, with_plateau
 from ..runs import variant_row
-from .inputs import COMMAND_ADVICE, add_format_argument, add_input_arguments, emit, key_value_table, load_runs, row_files
+from .inputs import (
+    COMMAND_ADVICE, add_format_argument, add_input_arguments, emit, key_value_table, load_runs, missing_run_one,
+    row_files,
+)
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -45,6 +49,10 @@ def run(args: argparse.Namespace) -> None:
     files = row_files(args.row, args.results, args.runs) if args.row else args.files
     variant = args.row.partition("/")[2] if args.row else args.variant
     runs = load_runs(files, args.labels, "metrics", variant, args.allow_pooling)
+    if runs.records is not None and not args.row:
+        note = missing_run_one(runs)
+        if note:
+            print(f"runvar metrics: note: {note}", file=sys.stderr)
     if runs.records is not None:
         row = variant_row(runs.variant, runs.logits, runs.labels, runs.records, runs.paths, args.resamples,
                           args.seed, allow_pooling=args.allow_pooling, advice=COMMAND_ADVICE)
