@@ -50,3 +50,22 @@ def test_stacked_cnn1d_with_bias_in_the_product_and_relu_in_place_is_each_runs_c
     assert len(params) == 4
     assert torch.autograd.gradcheck(
         lambda x, *p: functional_call(stack, dict(zip(params, p)), (x,)), (x, *params.values()))
+
+
+def test_stacked_dropout_draws_each_runs_mask_as_seeded_dropout_alone():
+    """The stacked dropout (one tensor of uniforms, the scale divided in place) is, run by run,
+    bitwise :class:`SeededDropout` with that run's generator, and ``x * keep / (1 - p)``; its
+    gradient passes gradcheck (float64, the same masks every call)."""
+    from runvar.models.layers import SeededDropout
+    from runvar.models.stacked import _dropout
+
+    x = torch.rand(3, 6, 9, dtype=torch.float64, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    stacked = _dropout(x, 0.3, [torch.Generator().manual_seed(10 + r) for r in range(3)])
+    for r in range(3):
+        alone = SeededDropout(0.3)
+        alone.generator = torch.Generator().manual_seed(10 + r)
+        keep = torch.rand(x.shape[1:], generator=torch.Generator().manual_seed(10 + r), dtype=x.dtype) >= 0.3
+        assert stacked[r].detach().numpy().tobytes() == alone.train()(x[r]).detach().numpy().tobytes()
+        assert stacked[r].detach().numpy().tobytes() == (x[r] * keep / 0.7).detach().numpy().tobytes()
+    assert 0 < int((stacked == 0).sum()) < stacked.numel()  # some dropped, some kept
+    assert torch.autograd.gradcheck(lambda x: _dropout(x, 0.3, [torch.Generator().manual_seed(10 + r) for r in range(3)]), (x,))

@@ -36,7 +36,7 @@ class SeededDropout(StochasticLayer):
             raise RuntimeError("SeededDropout has no generator: call set_stochastic_generator")
         # a uniform draw compared with p: half the time of bernoulli_ on a CPU thread
         keep = torch.rand(x.shape, generator=self.generator, device=x.device, dtype=x.dtype) >= self.p
-        return x * keep / (1.0 - self.p)
+        return (x * keep).div_(1.0 - self.p)  # in place on the product: the bits of x * keep / (1 - p)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -81,9 +81,10 @@ def _dropout(x: torch.Tensor, p: float, generators: Sequence[torch.Generator] | 
     """:class:`SeededDropout` of each run's slice of ``x`` (runs, ...) with that run's generator."""
     if generators is None or len(generators) != x.shape[0]:
         raise RuntimeError("a stacked model in training needs one dropout generator per run")
-    shape = x.shape[1:]
-    keep = torch.stack([torch.rand(shape, generator=g, device=x.device, dtype=x.dtype) for g in generators]) >= p
-    return x * keep / (1.0 - p)
+    noise = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    for run, g in enumerate(generators):  # each run's uniforms, drawn as torch.rand draws them
+        noise[run].uniform_(generator=g)
+    return (x * (noise >= p)).div_(1.0 - p)  # the bits of x * keep / (1 - p)
 
 
 class StackedMLP(nn.Module):
@@ -106,6 +107,7 @@ class StackedMLP(nn.Module):
 
     def forward(self, x: torch.Tensor, generators: Sequence[torch.Generator] | None = None) -> torch.Tensor:
         x = x.reshape(*x.shape[:2], -1)
+        produced = False  # whether x is a product's output, which no one else holds
         for index, layer in enumerate(self.runs[0]):
             if isinstance(layer, SelectLinear):
                 if layer.rule != "greedy":
@@ -116,9 +118,10 @@ class StackedMLP(nn.Module):
                 bias = None if layer.bias is None else torch.stack([run[index].bias for run in self.runs])
                 x = _RunsMatmul.apply(x, weight, bias)
             elif isinstance(layer, nn.ReLU):
-                x = torch.relu(x)
+                x = torch.relu_(x) if produced else torch.relu(x)  # in place on a product's output
             elif isinstance(layer, SeededDropout) and self.training and layer.p:
                 x = _dropout(x, layer.p, generators)
+            produced = isinstance(layer, (nn.Linear, SelectLinear))
         return x
 
 
