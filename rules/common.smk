@@ -16,7 +16,7 @@ from runvar.config.files import with_bases
 from runvar.execution import allow_pooling_of, execution_of
 from runvar.language.plan import report_files as language_report_files
 from runvar.metrics import bootstrap_options
-from runvar.reduction.plan import ONSET_STATES_FILE, REDUCTION_FILE, onset_starts
+from runvar.reduction.plan import ONSET_START_FILE, REDUCTION_FILE, onset_starts
 from runvar.seeds import VARIANTS, first_run_is_none, trained_variant
 from runvar.selection.plan import SELECTION_FILE
 from runvar.sources.plan import OVER_TIME_FILES, SOURCES_FILES, STUDY_TABLE_FILES
@@ -46,7 +46,6 @@ ALLOW_POOLING = allow_pooling_of(CFG)
 UNCHECKED = set(unchecked_setups(CFG))
 # onset setup -> (base, E): its runs start from the base's `none` run 1 at the end of epoch E
 ONSET_STARTS = onset_starts(PLANS.get("reduction").detail if "reduction" in PLANS else {})
-ONSET_EPOCHS = {base: sorted({e for b, e in ONSET_STARTS.values() if b == base}) for base, _ in ONSET_STARTS.values()}
 
 
 wildcard_constraints:
@@ -89,16 +88,12 @@ def train_families():
     general_setup = rf"(?!(?:{_one_of(doubled)})/)[A-Za-z0-9_.-]+"  # lookahead up to the "/" after the name
     from_two = _one_of(v for v in VARIANTS if first_run_is_none(v))
     last_none = max(variant_runs(PLANS, "none"), default=max_runs())
-    # the none run 1 of a setup with onset runs also keeps its states for them (train_none_onset)
-    no_onset_base = rf"(?!(?:{_one_of(doubled | set(ONSET_EPOCHS))})/)[A-Za-z0-9_.-]+"
     families = [
         ("train", seed_chunks(max_runs(), SEEDS_PER_JOB), general_setup, rf"(?!(?:none|{from_two})/)[a-z+]+"),
         ("train_from2", seed_chunks(max_runs(), SEEDS_PER_JOB, 2), general_setup, from_two),
-        ("train_none", [[1]], no_onset_base, "none"),
+        ("train_none", [[1]], general_setup, "none"),
         ("train_none", seed_chunks(last_none, SEEDS_PER_JOB, 2), general_setup, "none"),
     ]
-    if ONSET_EPOCHS:
-        families.append(("train_none_onset", [[1]], _one_of(ONSET_EPOCHS), "none"))
     if doubled:
         families.append(("train_doubled", seed_chunks(int(plateau["runs"]), SEEDS_PER_JOB), _one_of(doubled), r"[a-z+]+"))
     return families
@@ -108,9 +103,8 @@ def train_inputs(wildcards):
     """A training job's inputs: its dataset and, for onset runs, the state they start from."""
     inputs = {"data": DATA_NPZ.format(dataset=SETUPS[wildcards.setup]["dataset"])}
     if wildcards.setup in ONSET_STARTS:
-        # ancient: the none run 1 retrained to keep a new epoch's state rewrites this file with
-        # the same bits at the old epochs (the onset setup's own params change with its base)
-        inputs["start"] = ancient(ONSET_STATES_FILE.format(setup=ONSET_STARTS[wildcards.setup][0]))
+        base, epoch = ONSET_STARTS[wildcards.setup]
+        inputs["start"] = ONSET_START_FILE.format(setup=base, epoch=epoch)
     return inputs
 
 

@@ -5,8 +5,9 @@
 # trains only those: the `none` row (studies.sources.runs_none; its run 1 alone, since every
 # single-source variant reuses it as its run 1) and the doubled-epochs setups of the plateau
 # checks (plateau.runs); the single-source variants from seed 2, everything else from seed 1.
-# Onset runs (SD Fig 2) start from their base's `none` run 1 at the end of the onset epoch: that
-# run's job (train_none_onset) keeps its training states there.
+# Onset runs (SD Fig 2) start from their base's `none` run 1 at the end of the onset epoch E: a
+# job of its own per (setup, E), rule onset_start, trains that run again and keeps its state
+# there, so that the `none` run 1 is the same job, with the same params, under every config.
 
 
 for _family, _chunks, _setups, _variants in train_families():
@@ -23,14 +24,11 @@ for _family, _chunks, _setups, _variants in train_families():
                 records=[f"{RUN_DIR}/run.json".replace("{seed}", str(s)) for s in _seeds],
                 histories=[f"{RUN_DIR}/history.csv".replace("{seed}", str(s)) for s in _seeds],
                 models=[f"{RUN_DIR}/model.pt".replace("{seed}", str(s)) for s in _seeds],
-                **({"states": f"{RUN_DIR}/onset_states.pt".replace("{seed}", "1")} if _family == "train_none_onset" else {}),
             wildcard_constraints:
                 setup=_setups,
                 variant=_variants,
             params:
                 setup=setup_of,
-                # only the jobs these change: the none run 1 keeping states, the onset runs
-                **({"onset_epochs": lambda wc: ONSET_EPOCHS[wc.setup]} if _family == "train_none_onset" else {}),
                 onset_start=lambda wc: ONSET_STARTS.get(wc.setup, [None, 0])[1],
             log:
                 f"results/logs/train/{{setup}}/{{variant}}/seeds{_span}.log",
@@ -43,3 +41,26 @@ for _family, _chunks, _setups, _variants in train_families():
                 "../envs/environment.yaml"
             script:
                 "../workflow_scripts/train.py"
+
+
+rule onset_start:
+    input:
+        data=lambda wc: DATA_NPZ.format(dataset=SETUPS[wc.setup]["dataset"]),
+        reference=f"{RUN_DIR}/predictions.npz".replace("{variant}", "none").replace("{seed}", "1"),
+    output:
+        ONSET_START_FILE,
+    wildcard_constraints:
+        epoch=r"[1-9][0-9]*",
+    params:
+        setup=setup_of,
+    log:
+        "results/logs/train/{setup}/none/onset_start{epoch}.log",
+    benchmark:
+        "results/benchmarks/train/{setup}/none/onset_start{epoch}.tsv"
+    threads: setup_threads
+    resources:
+        **resources_for("train"),
+    conda:
+        "../envs/environment.yaml"
+    script:
+        "../workflow_scripts/onset_start.py"

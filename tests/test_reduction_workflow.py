@@ -73,10 +73,11 @@ def test_each_run_is_trained_once(study):
     # whose doubled runs are tiny_cnn's own (reused); only cycles2 and lr0.1 train doubled runs.
     # Run 1 of shuffle is each setup's `none` run 1 (a job of its own): the 3 shuffle pairs train
     # seeds 2-4 and their setups' none run 1, the 4 `all` pairs seeds 1-4. tiny_cnn's none run 1
-    # also keeps its state at the end of epoch 1, where onset1's runs start (train_none_onset).
-    assert jobs == {"train_seeds_1_4": "4", "train_from2_seeds_2_4": "3", "train_none_seeds_1_1": "2",
-                    "train_none_onset_seeds_1_1": "1", "train_doubled_seeds_1_3": "2",
-                    "reduction_tta_seeds_1_4": "2"}
+    # is trained once more, by onset_start, for its state at the end of epoch 1, where onset1's
+    # runs start.
+    assert jobs == {"train_seeds_1_4": "4", "train_from2_seeds_2_4": "3", "train_none_seeds_1_1": "3",
+                    "train_doubled_seeds_1_3": "2", "reduction_tta_seeds_1_4": "2"}
+    assert re.search(r"^onset_start\s+1$", log, flags=re.M), log[-3000:]
 
 
 def test_ensembles_table_matches_the_runs(study):
@@ -132,7 +133,7 @@ def test_onset_and_ablation_tables(study):
                [*runs(workdir, "tiny_cnn.onset1", "shuffle", "run.json")[1:],
                 workdir / "results/runs/tiny_cnn.onset1/none/seed1/run.json"]]
     assert started == [1, 1, 1, 1]
-    assert (workdir / "results/runs/tiny_cnn/none/seed1/onset_states.pt").exists()
+    assert (workdir / "results/runs/tiny_cnn/none/seed1/onset_start1.pt").exists()
     sizes = pd.read_csv(workdir / "results/tables/ablation_runs_tiny_cnn.csv")
     assert list(sizes["runs"]) == [2, 4]
     logits, labels = load_prediction_stack(runs(workdir, "tiny_cnn", "all", count=2))
@@ -157,17 +158,31 @@ def test_report_has_the_reduction_outputs(study):
         assert name in html
 
 
-def test_adding_an_onset_epoch_retrains_only_the_state_keeper_and_the_new_onset_runs(run_snakemake, tmp_path):
-    """The `none` run 1 keeps its states at the onset epochs: adding one retrains that run and
-    trains the new onset setup, and nothing else (no other run's job sees a changed param)."""
-    config = tiny_config()
-    config["setups"]["tiny_cnn"]["epochs"] = 3
-    config["studies"] = {"onset": {"setups": ["tiny_cnn"], "variants": ["shuffle"], "epochs": [0, 1], "runs": 3}}
-    wf = workflow_dir(tmp_path)
-    run_snakemake(tmp_path / "work", "--cores", "2", snakefile=wf / "Snakefile", config=config)
-    config["studies"]["onset"]["epochs"] = [0, 1, 2]
-    planned = run_snakemake(tmp_path / "work", "-n", snakefile=wf / "Snakefile", config=config).stdout
-    outputs = " ".join(re.findall(r"^\s+output: (.*)$", planned, flags=re.M))
-    trained = set(re.findall(r"results/runs/([^/\s,]+)/([a-z+]+)/seed(\d+)/predictions\.npz", outputs))
-    assert {setup for setup, _, _ in trained} == {"tiny_cnn", "tiny_cnn.onset2"}, planned[-3000:]
-    assert {(v, r) for s, v, r in trained if s == "tiny_cnn"} == {("none", "1")}
+def planned_runs(stdout: str) -> set[tuple[str, str, str]]:
+    """(setup, variant, seed) of every run a snakemake (dry) run's jobs write."""
+    outputs = " ".join(re.findall(r"^\s+output: (.*)$", stdout, flags=re.M))
+    return set(re.findall(r"results/runs/([^/\s,]+)/([a-z+]+)/seed(\d+)/predictions\.npz", outputs))
+
+
+def test_switching_configs_retrains_nothing_that_did_not_change(run_snakemake, tmp_path):
+    """A run is the same job under every config that holds it. Config A: onset runs at epoch 1,
+    which start from tiny_cnn's `none` run 1 at the end of epoch 1; config B: the sources rows
+    none, init and bitflip of tiny_cnn (no onset, as config/convergence.yaml beside
+    config/config.yaml). B after A trains only its own rows' runs, not the `none` run 1 they
+    share; A again after B has nothing to do."""
+    config_a = tiny_config()
+    config_a["setups"]["tiny_cnn"]["epochs"] = 3
+    config_a["convergence_check"] = {"off": ["tiny_cnn"]}
+    config_b = yaml.safe_load(yaml.safe_dump(config_a))
+    config_a["studies"] = {"onset": {"setups": ["tiny_cnn"], "variants": ["shuffle"], "epochs": [0, 1], "runs": 3}}
+    config_b["studies"] = {"sources": {"setups": ["tiny_cnn"], "variants": ["none", "init", "bitflip"], "runs": 3}}
+    work = tmp_path / "work"
+    run_snakemake(work, "--cores", "2", config=config_a)
+    assert (work / "results/runs/tiny_cnn/none/seed1/onset_start1.pt").exists()
+    done_b = run_snakemake(work, "--cores", "2", config=config_b)
+    log_b = done_b.stdout + done_b.stderr
+    assert planned_runs(log_b) == {("tiny_cnn", v, str(r)) for v in ("none", "init") for r in (2, 3)} | {
+        ("tiny_cnn", "bitflip", str(r)) for r in (1, 2, 3)}, log_b[-3000:]
+    again = run_snakemake(work, "-n", config=config_a)
+    assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]
+    assert planned_runs(again.stdout) == set()

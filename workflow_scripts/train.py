@@ -8,11 +8,10 @@ from pathlib import Path
 
 from runvar.data import load_dataset
 from runvar.io import log_to, seed_of_run_dir
-from runvar.runs import OnsetStates, load_onset_start, train_and_save_runs
+from runvar.runs import load_onset_start, train_and_save_runs
 
 run_dirs = [Path(p).parent for p in snakemake.output.predictions]
 start = getattr(snakemake.input, "start", None)
-states = getattr(snakemake.output, "states", None)
 with log_to(snakemake.log[0]) as log:
     train_and_save_runs(
         snakemake.wildcards.setup,
@@ -24,5 +23,4 @@ with log_to(snakemake.log[0]) as log:
         log=log,
         stack=int(snakemake.config.get("train", {}).get("stack", 1)),  # speed only: not a param
         start=load_onset_start(start, snakemake.params.onset_start) if start else None,
-        states=OnsetStates(Path(states), tuple(snakemake.params.onset_epochs)) if states else None,
     )

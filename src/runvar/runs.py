@@ -81,6 +81,33 @@ def load_onset_start(path: str | os.PathLike[str], epoch: int) -> dict[str, Any]
     return states[epoch]
 
 
+def save_onset_start(
+    setup_name: str,
+    setup: Mapping[str, Any],
+    epoch: int,
+    data: Dataset,
+    path: str | os.PathLike[str],
+    reference: str | os.PathLike[str],
+    log: Callable[[str], None] = print,
+) -> None:
+    """Train the `none` run 1 of ``setup`` again, keeping its training state at the end of
+    ``epoch`` in ``path`` (read by :func:`load_onset_start`), where onset runs of switch-on epoch
+    ``epoch`` start. The run is trained whole (its schedule spans every epoch), and its test
+    predictions must be bitwise those of the `none` run 1 in ``reference`` (its
+    predictions.npz): the state is then the one that run passed through, else
+    :class:`DeterminismError`."""
+    seed_global_generators()
+    seeds = _seeds_logged(setup_name, setup, "none", 1, log)
+    result = train_run(dict(setup), data, seeds, log=log, save_states_at=(epoch,))
+    expected, _ = load_prediction_stack([reference])
+    if result.logits.tobytes() != expected[0].tobytes():
+        raise DeterminismError(
+            f"{setup_name}/none run 1 trained again for its state at epoch {epoch} gave other predictions than "
+            f"{reference}: some randomness is not controlled by the per-source generators, or {reference} was "
+            "trained by other code or on other hardware")
+    write_atomic(path, lambda tmp: torch.save(result.states, tmp))
+
+
 def train_and_save_runs(
     setup_name: str,
     setup: Mapping[str, Any],

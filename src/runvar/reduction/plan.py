@@ -236,13 +236,16 @@ def recipes(detail: Mapping[str, Mapping]) -> dict[str, str]:
     return found
 
 
-#: Where the `none` run 1 of a setup keeps its training states for the onset runs of that setup.
-ONSET_STATES_FILE = RUN_DIR.replace("{variant}", "none").replace("{seed}", "1") + "/onset_states.pt"
+#: The training state of a setup's `none` run 1 at the end of epoch ``{epoch}``, where its onset
+#: runs of switch-on epoch E = ``{epoch}`` start: a file of its own per (setup, E), made by a job of
+#: its own (:func:`runvar.runs.save_onset_start`), so that the `none` run 1 itself is the same job
+#: under every config, whichever onset epochs the config holds.
+ONSET_START_FILE = RUN_DIR.replace("{variant}", "none").replace("{seed}", "1") + "/onset_start{epoch}.pt"
 
 
 def onset_starts(detail: Mapping[str, Mapping]) -> dict[str, tuple[str, int]]:
     """Onset setup -> (its base, switch-on epoch E), for E > 0: its runs start from the base's
-    `none` run 1 at the end of epoch E (:data:`ONSET_STATES_FILE`).
+    `none` run 1 at the end of epoch E (:data:`ONSET_START_FILE`).
 
     >>> onset_starts({"onset": {"cnn": [{"setup": "cnn", "onset_epoch": 0},
     ...                                  {"setup": "cnn.onset5", "onset_epoch": 5}]}})
