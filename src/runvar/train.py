@@ -388,9 +388,7 @@ def _train_group(
         raise ValueError(f"epochs ({epochs}) must be a multiple of schedule.cycles ({cycles})")
     optimizer = make_optimizer(net.runs if stacked else net, setup["optimizer"])
     n_train = len(data.y_train)
-    steps_per_epoch = math.ceil(n_train / batch_size)
-    lr_of_step = step_lrs(setup, steps_per_epoch)
-    augment = setup.get("augment", {})
+    lr_of_step = step_lrs(setup, math.ceil(n_train / batch_size))
     every = int(setup.get("checkpoint_every", 0))
     evaluate_every = int(setup.get("evaluate_every", 1))
     key = digest({"setup": setup, "seeds": seeds_list[0].as_dict()})
@@ -418,29 +416,12 @@ def _train_group(
 
     test_logits: list[torch.Tensor] = [torch.empty(0)] * runs
     for epoch in range(first_epoch, epochs):
-        for run, (seeds, own) in enumerate(zip(seeds_list, sources)):
-            own.at_epoch(epoch)
-            if seeds.bitflip is not None and epoch == seeds.onset_epoch and bitflips[run] is None:
-                bitflips[run] = flip = flip_one_bit(models[run], own["bitflip"], bitflip_param)
-                log(f"bit flip: {flip['parameter']}{flip['index']} {flip['old']!r} -> {flip['new']!r}")
+        _switch_and_flip(epoch, seeds_list, sources, models, bitflips, bitflip_param, log)
         generators = [own["stochastic"] for own in sources]
         if not stacked:
             set_stochastic_generator(net, generators[0])
         epoch_start = time.perf_counter()
-        net.train()
-        orders = [torch.randperm(n_train, generator=own["shuffle"], device=device) for own in sources]
-        loss_sums, corrects = [0.0] * runs, [0] * runs
-        for first in range(0, n_train, batch_size):
-            batches = [order[first : first + batch_size] for order in orders]
-            xs = [augment_batch(data.x_train[idx], augment, own["augment"], data.pad_value)
-                  for idx, own in zip(batches, sources)]
-            ys = [data.y_train[idx] for idx in batches]
-            step = epoch * steps_per_epoch + first // batch_size
-            lr = lr_of_step(step)
-            outs, losses = _step(net, optimizer, lr, xs, ys, stacked, generators)
-            for run, (out, y, loss) in enumerate(zip(outs, ys, losses)):
-                loss_sums[run] += float(loss.detach()) * len(y)
-                corrects[run] += int((out.argmax(1) == y).sum())
+        loss_sums, corrects, lr = _train_epoch(net, optimizer, data, sources, setup, epoch, lr_of_step, stacked, generators)
         seconds = (time.perf_counter() - epoch_start) / runs
         cycle_end = cycles > 1 and (epoch + 1) % (epochs // cycles) == 0
         evaluate = (epoch + 1) % evaluate_every == 0 or epoch + 1 == epochs or cycle_end
@@ -455,25 +436,13 @@ def _train_group(
                 "seconds": seconds,
             }
             if evaluate:  # the test set only where the history, a snapshot or the end needs it
-                model = models[run]
-                test_logits[run] = logits = predict(model, data.x_test)
-                # float64: a linear model's runs differ in CE by less than a float32 step (~1e-7)
-                row["test_cross_entropy"] = float(F.cross_entropy(logits.double(), data.y_test))
-                row["test_accuracy"] = float((logits.argmax(1) == data.y_test).float().mean())
-                if cycle_end:
-                    snapshots[run].append((logits.cpu().numpy().astype(np.float32), _cpu_state(model)))
+                test_logits[run] = _evaluate(models[run], data, row, snapshots[run] if cycle_end else None)
             histories[run].append(row)
             tested = f" test acc {row['test_accuracy']:.4f} CE {row['test_cross_entropy']:.4f}" if evaluate else ""
             who = f"[stack {run + 1}/{runs}] " if stacked else ""
             log(f"{who}epoch {epoch + 1}/{epochs} loss {row['train_loss']:.4f}{tested}")
         if epoch + 1 in save_states_at:
-            states[epoch + 1] = {
-                "key": onset_state_key(setup), "epoch": epoch + 1, "model": _cpu_state(models[0]),
-                "optimizer": {name: {k: v.detach().cpu().clone() for k, v in optimizer.state[p].items()}
-                              for name, p in models[0].named_parameters()},
-                "generators": {source: gen.get_state() for source, gen in sources[0].own.items()},
-                "history": copy.deepcopy(histories[0]), "snapshots": list(snapshots[0]),
-            }
+            states[epoch + 1] = _onset_state(setup, epoch + 1, models[0], optimizer, sources[0], histories[0], snapshots[0])
         if checkpoint is not None and every and (epoch + 1) % every == 0 and epoch + 1 < epochs:
             save_checkpoint(checkpoint, {
                 "key": key, "epoch": epoch + 1, "model": net.state_dict(),
@@ -513,6 +482,70 @@ def _train_group(
             states=states if run == 0 else {},
         ))
     return results
+
+
+def _switch_and_flip(epoch: int, seeds_list: Sequence[RunSeeds], sources: Sequence[Sources], models: Sequence[nn.Module],
+                     bitflips: list[dict | None], parameter: str, log: Callable[[str], None]) -> None:
+    """At the start of ``epoch``: each run's sources switch at its onset epoch, and a bit-flip
+    run flips its one bit there (once; ``bitflips`` keeps the record)."""
+    for run, (seeds, own) in enumerate(zip(seeds_list, sources)):
+        own.at_epoch(epoch)
+        if seeds.bitflip is not None and epoch == seeds.onset_epoch and bitflips[run] is None:
+            bitflips[run] = flip = flip_one_bit(models[run], own["bitflip"], parameter)
+            log(f"bit flip: {flip['parameter']}{flip['index']} {flip['old']!r} -> {flip['new']!r}")
+
+
+def _train_epoch(
+    net: nn.Module, optimizer: torch.optim.Optimizer, data: Dataset, sources: Sequence[Sources], setup: dict[str, Any],
+    epoch: int, lr_of_step: Callable[[int], float], stacked: bool, generators: Sequence[torch.Generator],
+) -> tuple[list[float], list[int], float]:
+    """One epoch of every run: each shuffled by its own ``shuffle`` source and augmented by its
+    ``augment`` source; the runs' summed training losses, correct counts and the last LR."""
+    device = data.x_train.device
+    n_train, batch_size = len(data.y_train), int(setup["batch_size"])
+    steps_per_epoch = math.ceil(n_train / batch_size)
+    augment = setup.get("augment", {})
+    net.train()
+    orders = [torch.randperm(n_train, generator=own["shuffle"], device=device) for own in sources]
+    loss_sums, corrects = [0.0] * len(sources), [0] * len(sources)
+    lr = math.nan
+    for first in range(0, n_train, batch_size):
+        batches = [order[first : first + batch_size] for order in orders]
+        xs = [augment_batch(data.x_train[idx], augment, own["augment"], data.pad_value)
+              for idx, own in zip(batches, sources)]
+        ys = [data.y_train[idx] for idx in batches]
+        lr = lr_of_step(epoch * steps_per_epoch + first // batch_size)
+        outs, losses = _step(net, optimizer, lr, xs, ys, stacked, generators)
+        for run, (out, y, loss) in enumerate(zip(outs, ys, losses)):
+            loss_sums[run] += float(loss.detach()) * len(y)
+            corrects[run] += int((out.argmax(1) == y).sum())
+    return loss_sums, corrects, lr
+
+
+def _evaluate(model: nn.Module, data: Dataset, row: dict[str, float],
+              snapshots: list[tuple[np.ndarray, dict[str, torch.Tensor]]] | None) -> torch.Tensor:
+    """The test logits of ``model``; their cross-entropy and accuracy go into the history
+    ``row``, and at a cycle end (``snapshots`` given) the logits and weights into ``snapshots``."""
+    logits = predict(model, data.x_test)
+    # float64: a linear model's runs differ in CE by less than a float32 step (~1e-7)
+    row["test_cross_entropy"] = float(F.cross_entropy(logits.double(), data.y_test))
+    row["test_accuracy"] = float((logits.argmax(1) == data.y_test).float().mean())
+    if snapshots is not None:
+        snapshots.append((logits.cpu().numpy().astype(np.float32), _cpu_state(model)))
+    return logits
+
+
+def _onset_state(setup: dict[str, Any], epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer, sources: Sources,
+                 history: list[dict[str, float]], snapshots: list) -> dict[str, Any]:
+    """The `none` run 1's training state at the end of ``epoch``, which onset runs of switch-on
+    epoch ``epoch`` start from (:func:`_start_from`)."""
+    return {
+        "key": onset_state_key(setup), "epoch": epoch, "model": _cpu_state(model),
+        "optimizer": {name: {k: v.detach().cpu().clone() for k, v in optimizer.state[p].items()}
+                      for name, p in model.named_parameters()},
+        "generators": {source: gen.get_state() for source, gen in sources.own.items()},
+        "history": copy.deepcopy(history), "snapshots": list(snapshots),
+    }
 
 
 def _start_from(start: dict[str, Any], setup: dict[str, Any], seeds_list: Sequence[RunSeeds],
