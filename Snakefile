@@ -30,6 +30,7 @@ include: "rules/plateau.smk"
 include: "rules/language_functions.smk"
 include: "rules/language.smk"
 include: "rules/summary.smk"
+include: "rules/forest.smk"
 
 
 rule all:

@@ -14,6 +14,7 @@ from runvar.claims import claims_options
 from runvar.config import load_schema, max_runs as config_max_runs, validate_config
 from runvar.config.files import with_bases
 from runvar.execution import allow_pooling_of, execution_of
+from runvar.forest import forest_targets
 from runvar.language.plan import report_files as language_report_files
 from runvar.metrics import bootstrap_options
 from runvar.reduction.plan import ONSET_START_FILE, REDUCTION_FILE, onset_starts
@@ -155,10 +156,10 @@ def resources_for(kind):
 
 
 def all_targets():
-    """Every study's files (runvar.studies.plan_studies), and the findings when there is a
-    sources study to summarise."""
+    """Every study's files (runvar.studies.plan_studies), the findings when there is a
+    sources study to summarise, and the forest plot of every claim test when there are claims."""
     summary = list(SUMMARY_FILES.values()) if SUMMARY_SETUP else []
-    return [target for plan in PLANS.values() for target in plan.targets] + summary
+    return [target for plan in PLANS.values() for target in plan.targets] + summary + forest_targets(PLANS)
 
 
 def study_targets(name):

@@ -1,13 +1,14 @@
 """The forest plot of every claim test (runvar.forest), drawn from hand-made test rows."""
 
+import base64
 import math
 
 import matplotlib.colors as mcolors
 import pytest
 
 from runvar.claims import claims_frame
-from runvar.forest import (FOREST_FILES, VERDICT_STYLES, claims_files, forest_figure, forest_targets,
-                           load_claim_tests, parse_margin, verdict_kind)
+from runvar.forest import (FOREST_ALT, FOREST_FILES, VERDICT_STYLES, claims_files, forest_figure, forest_html,
+                           forest_targets, load_claim_tests, parse_margin, verdict_kind)
 from runvar.plots import save_figure
 from runvar.studies import StudyPlan
 
@@ -136,6 +137,10 @@ def test_claims_csvs_to_a_png(tmp_path):
     png, pdf = tmp_path / "forest.png", tmp_path / "forest.pdf"
     save_figure(fig, png, pdf)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and pdf.read_bytes()[:4] == b"%PDF"
+    fragment = forest_html(png)
+    assert fragment.startswith('<figure class="runvar-forest"') and f'alt="{FOREST_ALT}"' in fragment
+    data = fragment.split("base64,")[1].split('"')[0]
+    assert base64.b64decode(data) == png.read_bytes()
 
 
 def test_claims_files_are_found_in_the_plans():
@@ -148,5 +153,5 @@ def test_claims_files_are_found_in_the_plans():
     }
     assert claims_files(plans) == ["results/claims/sources_a.csv", "results/claims/sources_b.csv",
                                    "results/claims/reduction_a.csv", "results/claims/language_q.csv"]
-    assert forest_targets(plans) == [FOREST_FILES["png"], FOREST_FILES["pdf"]]
+    assert forest_targets(plans) == [FOREST_FILES["png"], FOREST_FILES["pdf"], FOREST_FILES["html"]]
     assert forest_targets({"plateau": plans["plateau"]}) == []

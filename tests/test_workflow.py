@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 import yaml
 
+from runvar.forest import FOREST_ALT
 from runvar.io import load_prediction_stack
 from runvar.metrics import variability
 from runvar.seeds import trained_variant
+from runvar.studies import REPORT_CATEGORIES
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.workflow
@@ -109,6 +111,30 @@ def test_report_front_page_reads_claims_first(finished):
     assert f"<strong>{claim_rows['verdict'][0]}</strong>" in verdicts
     assert "02. Sources of nondeterminism (SD Tables 1, 3; RE Table 4)</a>" in front[studies:appendix]
     assert "<details><summary>" in front[appendix:] and '"seeds_per_job": 3' in front[appendix:]
+
+
+def test_forest_plot_of_every_claim_test_opens_the_report(finished):
+    """results/figures/forest.png: every test row of both setups' claims, a PNG of a readable
+    size, first in the report's menu and embedded in its front page above the claims tables."""
+    tests = sum(int((pd.read_csv(finished / f"results/claims/sources_{setup}.csv")["level"] == "test").sum())
+                for setup in ("tiny_cnn", "tiny_mlp"))
+    png = (finished / "results/figures/forest.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = (int.from_bytes(png[at:at + 4], "big") for at in (16, 20))  # the IHDR chunk
+    assert 800 <= width <= 2500 and 30 * tests <= height <= 4000, (width, height)
+    assert (finished / "results/figures/forest.pdf").stat().st_size > 1000
+    log = (finished / "results/logs/figures/forest.log").read_text()
+    assert log.count(" against ") == tests == 10
+    html = (finished / "results" / "report.html").read_text()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        front = html.encode().decode("unicode_escape", errors="ignore")
+    menu = front.index("Tables and figures by study</h1>")
+    assert min(REPORT_CATEGORIES.values()) == REPORT_CATEGORIES["verdicts"]  # Snakemake sorts them by name
+    first, claims = (front.index(f"{REPORT_CATEGORIES[key]}</a>", menu) for key in ("verdicts", "claims"))
+    assert first < claims
+    picture = front.index(f'<img alt="{FOREST_ALT}" src="data:image/png;base64,')
+    assert front.index("Claims and verdicts</h1>") < picture < front.index("<h2>Claims 1 and 2: tiny_cnn</h2>")
 
 
 def dry_run_outputs(run_snakemake, workdir: Path) -> list[str]:

@@ -15,6 +15,8 @@ panel of their own. Rows are grouped by claims file and claim, in the order give
 
 from __future__ import annotations
 
+import base64
+import html
 import math
 import os
 import re
@@ -30,8 +32,12 @@ from matplotlib.transforms import blended_transform_factory
 from .plots import plt
 from .studies import StudyPlan
 
-#: The forest plot, by the rule's output names.
-FOREST_FILES: dict[str, str] = {"png": "results/figures/forest.png", "pdf": "results/figures/forest.pdf"}
+#: The forest plot, by the rule's output names; ``html``: the PNG embedded in an HTML fragment,
+#: which the report's front page includes (a self-contained report cannot link the PNG).
+FOREST_FILES: dict[str, str] = {"png": "results/figures/forest.png", "pdf": "results/figures/forest.pdf",
+                                "html": "results/figures/forest.html"}
+#: The picture's alternative text (the README's and the report's).
+FOREST_ALT = "Every claim test: statistic, 95% interval, margin and verdict"
 
 #: How each kind of verdict is drawn (:func:`verdict_kind`): colour (Okabe-Ito), marker, line
 #: style, whether the marker is filled, and the legend's words. ``gated``: a verdict the plateau
@@ -108,8 +114,15 @@ def claims_files(plans: Mapping[str, StudyPlan]) -> list[str]:
 
 
 def forest_targets(plans: Mapping[str, StudyPlan]) -> list[str]:
-    """The forest plot's files when the plans write claims, else none."""
+    """The forest plot's files (PNG, PDF, HTML) when the plans write claims, else none."""
     return list(FOREST_FILES.values()) if claims_files(plans) else []
+
+
+def forest_html(png: str | os.PathLike[str]) -> str:
+    """The PNG at ``png`` as an HTML fragment that embeds it (a data URI), as wide as the page."""
+    data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
+    return (f'<figure class="runvar-forest" style="margin:0"><img alt="{html.escape(FOREST_ALT)}" '
+            f'src="data:image/png;base64,{data}" style="width:100%;height:auto"></figure>\n')
 
 
 def load_claim_tests(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]]:
@@ -187,13 +200,14 @@ def _draw_panel(ax: plt.Axes, layout: list[tuple[str, Mapping | None]], scale: s
         ax.add_patch(Rectangle((margin.low, y - 0.5), right - margin.low, 1.0, facecolor=MARGIN_COLOR,
                                edgecolor="none", zorder=0, gid="margin"))
         style = VERDICT_STYLES[verdict_kind(row["verdict"])]
-        statistic, low, high = (float(row[k]) for k in ("statistic", "ci95_low", "ci95_high"))
+        statistic, low, high = (float(row[k]) + 0.0 for k in ("statistic", "ci95_low", "ci95_high"))  # no -0
         low_in, high_in = min(max(low, low_limit), high_limit), max(min(high, high_limit), low_limit)
         ax.plot([low_in, high_in], [y, y], color=style["color"], linestyle=style["linestyle"],
                 linewidth=2.0, solid_capstyle="butt", zorder=3, gid="interval")
-        for end, inside, marker in ((low, low_in, "<"), (high, high_in, ">")):
-            if end != inside:  # the interval runs past the axis: an arrowhead at its edge
-                ax.plot([inside], [y], marker=marker, color=style["color"], markersize=5, zorder=3, gid="clipped")
+        # an interval that runs past the axis: an arrowhead at the edge it runs past
+        for past, edge, marker in ((low < low_limit, low_limit, "<"), (high > high_limit, high_limit, ">")):
+            if past:
+                ax.plot([edge], [y], marker=marker, color=style["color"], markersize=5, zorder=3, gid="clipped")
         if math.isfinite(statistic) and low_limit <= statistic <= high_limit:
             ax.plot([statistic], [y], marker=style["marker"], markersize=6.5, color=style["color"],
                     markerfacecolor=style["color"] if style["filled"] else "white", markeredgewidth=1.5,

@@ -16,10 +16,12 @@ from typing import Any
 
 #: The HTML report's categories (``snakemake --report``), study key -> name, in reading order:
 #: Snakemake lists categories alphabetically, so each name starts with its place, in two digits
-#: so that 10 comes after 09 (claims and
-#: verdicts first), names the paper table or figure it reproduces, and has no colon (Snakemake
-#: makes each name an RST link target). The front page is ``rules/captions/workflow.rst``.
+#: so that 10 comes after 09 (verdicts first: the forest plot of every claim test, then the
+#: claims tables), names the paper table or figure it reproduces, and has no colon (Snakemake
+#: makes each name an RST link target).
+#: The front page is ``rules/captions/workflow.rst``.
 REPORT_CATEGORIES: dict[str, str] = {
+    "verdicts": "00. Verdicts at a glance, every claim test",
     "claims": "01. Claims and verdicts",
     "sources": "02. Sources of nondeterminism (SD Tables 1, 3; RE Table 4)",
     "tables": "03. Depth, architectures, generalization (SD Tables 6, 8, Fig. 3; RE Table 10)",
