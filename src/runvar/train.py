@@ -407,11 +407,8 @@ def _train_group(
         log(f"starting at epoch {first_epoch} from the `none` run 1's state (all seeds 1 before it)")
     resumed, resumed_epoch = load_checkpoint(checkpoint, key, log), 0
     if resumed is not None:
-        net.load_state_dict(resumed["model"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        sources[0].load_state(resumed["generators"])
-        histories[0], bitflips[0], first_epoch = resumed["history"], resumed["bitflip"], resumed["epoch"]
-        resumed_epoch = first_epoch
+        first_epoch = resumed_epoch = _resume(resumed, net, optimizer, sources[0])
+        histories[0], bitflips[0] = resumed["history"], resumed["bitflip"]
         snapshots[0] = [(logits, weights) for logits, weights in resumed["snapshots"]]
 
     test_logits: list[torch.Tensor] = [torch.empty(0)] * runs
@@ -426,15 +423,7 @@ def _train_group(
         cycle_end = cycles > 1 and (epoch + 1) % (epochs // cycles) == 0
         evaluate = (epoch + 1) % evaluate_every == 0 or epoch + 1 == epochs or cycle_end
         for run in range(runs):
-            row = {
-                "epoch": epoch + 1,
-                "lr": lr,
-                "train_loss": loss_sums[run] / n_train,
-                "train_accuracy": corrects[run] / n_train,
-                "test_cross_entropy": math.nan,
-                "test_accuracy": math.nan,
-                "seconds": seconds,
-            }
+            row = _history_row(epoch + 1, lr, loss_sums[run] / n_train, corrects[run] / n_train, seconds)
             if evaluate:  # the test set only where the history, a snapshot or the end needs it
                 test_logits[run] = _evaluate(models[run], data, row, snapshots[run] if cycle_end else None)
             histories[run].append(row)
@@ -482,6 +471,28 @@ def _train_group(
             states=states if run == 0 else {},
         ))
     return results
+
+
+def _history_row(epoch: int, lr: float, train_loss: float, train_accuracy: float, seconds: float) -> dict[str, float]:
+    """One run's history row of (1-based) ``epoch``; the test metrics NaN until evaluated."""
+    return {
+        "epoch": epoch,
+        "lr": lr,
+        "train_loss": train_loss,
+        "train_accuracy": train_accuracy,
+        "test_cross_entropy": math.nan,
+        "test_accuracy": math.nan,
+        "seconds": seconds,
+    }
+
+
+def _resume(state: dict[str, Any], net: nn.Module, optimizer: torch.optim.Optimizer, sources: Sources) -> int:
+    """Put a run at its checkpoint ``state`` (weights, optimizer, every generator); the epoch
+    it resumes at."""
+    net.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    sources.load_state(state["generators"])
+    return int(state["epoch"])
 
 
 def _switch_and_flip(epoch: int, seeds_list: Sequence[RunSeeds], sources: Sequence[Sources], models: Sequence[nn.Module],
