@@ -50,13 +50,15 @@ replicate: $(STAMP)
 	$(VENV)/bin/python -m runvar.replication results/summary.json results/replicate/results/summary.json --write docs/replication.md
 
 # the README's findings from the default study's results (and the committed summary the test
-# reads), and the README's picture: the quick study's sources figure, copied into docs/figures/
+# reads), and the README's pictures: the forest plot of every claim test and the quick study's
+# sources figure, copied into docs/figures/
 findings: $(STAMP)
-	$(VENV)/bin/snakemake --cores all results/summary.json results/figures/sources_cnn1d.png
+	$(VENV)/bin/snakemake --cores all results/summary.json results/figures/sources_cnn1d.png results/figures/forest.png
 	cp results/summary.json tests/data/quick_summary.json
 	$(VENV)/bin/python -m runvar.summary tests/data/quick_summary.json README.md
 	mkdir -p docs/figures
 	cp results/figures/sources_cnn1d.png docs/figures/sources_cnn1d.png
+	cp results/figures/forest.png docs/figures/forest.png
 
 test: $(STAMP)
 	-bash tests/slurm/install.sh  # root only; without SLURM the SLURM test is skipped, saying why (fails in CI)
