@@ -15,6 +15,8 @@ from runvar.runs import train_and_save_runs
 from runvar.seeds import run_seeds
 from runvar.train import _train_group, batch_sizes, stack_mismatch, train_run, train_runs
 
+from .bitwise import assert_same_run, same_bits, state_bits
+
 GEMM = {"name": "cnn1d", "channels": 8, "layers": 3, "dropout": 0.2, "conv": "gemm"}
 
 
@@ -32,14 +34,6 @@ def bmm_off_by_one_ulp(monkeypatch):
 @pytest.fixture
 def setup(tiny_setup):
     return {**tiny_setup, "model": GEMM}
-
-
-def _same(a, b):
-    assert np.array_equal(a.logits, b.logits)
-    for name in a.state_dict:
-        assert torch.equal(a.state_dict[name], b.state_dict[name]), name
-    assert [{k: v for k, v in row.items() if k != "seconds"} for row in a.history] == \
-           [{k: v for k, v in row.items() if k != "seconds"} for row in b.history]
 
 
 def test_batch_sizes_of_an_epoch(setup, tiny_data):
@@ -103,7 +97,8 @@ def test_a_stack_that_passes_trains_as_a_stack_and_says_so(setup, tiny_data, tmp
     stacked = list(train_runs(setup, tiny_data, [run_seeds("all", r) for r in (1, 2, 3)], log=lambda _: None, stack=2))
     for a, b in zip(alone, stacked):
         assert not a.record["stacked"] and a.record["stack_fallback"] is None
-        _same(a, b)
+        assert b.record["stacked"] and b.record["stack_fallback"] is None
+        assert_same_run(a, b)
 
 
 def test_a_stack_that_differs_falls_back_to_runs_alone_and_says_so(setup, tiny_data, tmp_path, bmm_off_by_one_ulp):
@@ -112,7 +107,7 @@ def test_a_stack_that_differs_falls_back_to_runs_alone_and_says_so(setup, tiny_d
     # the planted difference would change the runs: a stack trained anyway gives other bits
     alone = [train_run(setup, tiny_data, s, log=quiet) for s in seeds]
     forced = _train_group(setup, tiny_data, seeds[:2], quiet, None, stacked=True)
-    assert not np.array_equal(forced[0].logits, alone[0].logits)
+    assert not same_bits(forced[0].logits, alone[0].logits)
 
     lines = []
     outs, records, saved = _train_and_save_three(setup, tiny_data, tmp_path, "bitflip", lines.append)
@@ -126,7 +121,6 @@ def test_a_stack_that_differs_falls_back_to_runs_alone_and_says_so(setup, tiny_d
     # the runs are bitwise the runs trained alone (bit flips included)
     for out, a, record in zip(outs, alone, saved):
         predictions = np.load(out / "predictions.npz")
-        assert np.array_equal(predictions["logits"], a.logits)
-        weights = torch.load(out / "model.pt")["state_dict"]
-        assert all(torch.equal(weights[k], a.state_dict[k]) for k in a.state_dict)
+        assert same_bits(predictions["logits"], a.logits)
+        assert state_bits(torch.load(out / "model.pt")["state_dict"]) == state_bits(a.state_dict)
         assert record["bitflip"] == a.record["bitflip"] is not None

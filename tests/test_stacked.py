@@ -14,17 +14,9 @@ from runvar.runs import train_and_save_runs
 from runvar.seeds import run_seeds
 from runvar.train import can_stack, train_run, train_runs
 
+from .bitwise import assert_same_run, same_bits, state_bits
+
 GEMM = {"name": "cnn1d", "channels": 8, "layers": 3, "dropout": 0.2, "conv": "gemm"}
-
-
-def _same(a, b):
-    assert np.array_equal(a.logits, b.logits)
-    assert a.state_dict.keys() == b.state_dict.keys()
-    for name in a.state_dict:
-        assert torch.equal(a.state_dict[name], b.state_dict[name]), name
-    assert [{k: v for k, v in row.items() if k != "seconds"} for row in a.history] == \
-           [{k: v for k, v in row.items() if k != "seconds"} for row in b.history]
-    assert a.record["bitflip"] == b.record["bitflip"]
 
 
 def _wide(seed):
@@ -49,9 +41,9 @@ def test_one_step_outputs_and_gradients_match_each_model(build):
         set_stochastic_generator(model, torch.Generator().manual_seed(10 + k))
         alone = model(x[k])
         F.cross_entropy(alone, y[k]).backward()
-        assert torch.equal(alone, out[k])
+        assert same_bits(alone, out[k])
         for (name, p), stacked in zip(model.named_parameters(), stack.runs[k].parameters()):
-            assert torch.equal(p.grad, stacked.grad), name
+            assert same_bits(p.grad, stacked.grad), name
 
 
 @pytest.mark.parametrize("variant", ["all", "bitflip"])
@@ -61,10 +53,11 @@ def test_stacked_runs_are_bitwise_the_runs_trained_alone(tiny_setup, tiny_data, 
     alone = [train_run(setup, tiny_data, s, log=lambda _: None) for s in seeds]
     stacked = list(train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=2))  # a stack of 2, then 1
     assert [r.record["stacked_with"] for r in stacked] == [2, 2, 1]
+    assert [r.record["stacked"] for r in stacked] == [True] * 3  # no fallback to runs alone
+    assert all(r.snapshot_logits is not None for r in stacked)
     for a, b in zip(alone, stacked):
-        _same(a, b)
-        assert np.array_equal(a.snapshot_logits, b.snapshot_logits)
-    assert not np.array_equal(stacked[0].logits, stacked[1].logits)  # the runs did not mix
+        assert_same_run(a, b)  # snapshot logits included
+    assert not same_bits(stacked[0].logits, stacked[1].logits)  # the runs did not mix
     # the bit flip happened (not two runs agreeing on no flip): one per bitflip run, none else
     assert [r.record["bitflip"] is not None for r in stacked] == [variant == "bitflip"] * 3
 
@@ -74,8 +67,8 @@ def test_bit_flip_after_onset_in_a_stack(tiny_setup, tiny_data):
     seeds = [run_seeds("bitflip", r, 1) for r in (1, 2)]
     alone = [train_run(setup, tiny_data, s, log=lambda _: None) for s in seeds]
     for a, b in zip(alone, train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=2)):
-        _same(a, b)
-        assert b.record["bitflip"] is not None and b.record["stacked_with"] == 2
+        assert_same_run(a, b)
+        assert b.record["bitflip"] is not None and b.record["stacked_with"] == 2 and b.record["stacked"]
 
 
 def _bits(t: torch.Tensor) -> np.ndarray:
@@ -142,9 +135,11 @@ def test_other_stacked_families_are_bitwise_the_runs_trained_alone(tiny_setup, t
     stacked = list(train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=3))
     assert [r.record["stacked"] for r in stacked] == [True] * 3  # the stack check passed: no fallback
     for a, b in zip(alone, stacked):
-        _same(a, b)
+        assert_same_run(a, b)
     if variant == "all":  # (a one-ulp flip of a score rarely changes which candidate is chosen)
-        assert not np.array_equal(alone[0].logits, alone[1].logits)
+        assert not same_bits(alone[0].logits, alone[1].logits)
+    else:  # every run flipped its bit (no two runs agreeing on no flip)
+        assert all(r.record["bitflip"] is not None for r in stacked)
 
 
 def test_which_setups_stack(tiny_setup):
@@ -168,10 +163,12 @@ def test_saved_run_directories_do_not_depend_on_the_stack(tiny_setup, tiny_data,
             out.mkdir(parents=True)
         records = train_and_save_runs("cnn1d", setup, "all", [1, 2, 3], tiny_data, outs, log=lambda _: None, stack=stack)
         assert [r["run"] for r in records] == [1, 2, 3]
+        assert [r["stacked_with"] for r in records] == ([1, 1, 1] if stack == 1 else [3, 3, 3])
+        assert [r["stacked"] for r in records] == [stack > 1] * 3
     for one, three in zip(dirs[1], dirs[3]):
         assert (one / "predictions.npz").read_bytes() == (three / "predictions.npz").read_bytes()
         a, b = torch.load(one / "model.pt"), torch.load(three / "model.pt")
-        assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+        assert state_bits(a["state_dict"]) == state_bits(b["state_dict"])
 
 
 def test_bad_stack_sizes(tiny_setup, tiny_data):
