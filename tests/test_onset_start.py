@@ -1,27 +1,30 @@
 """Onset runs (SD Fig 2) share their first E epochs with the `none` run 1: they start from its
-training state at the end of epoch E, with the bits of training those epochs themselves."""
+training state at the end of epoch E, with the bits of training those epochs themselves. On
+the path the study trains: ``conv: gemm`` cnn1d runs in stacks that really stack."""
 
+import copy
+
+import numpy as np
 import pytest
+import torch
 
 from runvar.config import derive_setup
 from runvar.runs import OnsetStates, load_onset_start, train_and_save_runs
 from runvar.seeds import run_seeds
 from runvar.train import train_run, train_runs
 
+from .bitwise import assert_same_run, same_bits, state_bits
+
 QUIET = {"log": lambda line: None}
+#: the study's cnn1d (conv: gemm, dropout, three layers), narrower
+GEMM = {"name": "cnn1d", "channels": 8, "layers": 3, "dropout": 0.2, "conv": "gemm"}
 
 
 @pytest.fixture
 def setups(tiny_setup):
-    base = dict(tiny_setup, epochs=4, evaluate_every=1)
+    base = dict(tiny_setup, model=GEMM, epochs=4, evaluate_every=1)
     onset = derive_setup({"cnn": base}, "cnn", onset_epoch=2)
     return base, {**base, "onset_epoch": 2}, onset
-
-
-def _same(a, b):
-    assert a.logits.tobytes() == b.logits.tobytes()
-    assert [r["test_accuracy"] for r in a.history] == [r["test_accuracy"] for r in b.history]
-    assert all(a.state_dict[k].equal(b.state_dict[k]) for k in a.state_dict)
 
 
 @pytest.mark.parametrize("variant", ["shuffle", "bitflip", "stochastic"])
@@ -35,22 +38,40 @@ def test_an_onset_run_from_the_none_state_is_bitwise_the_run_trained_from_epoch_
     seeds = [run_seeds(variant, r, onset_epoch=2) for r in (2, 3)]
     whole = [train_run(onset, tiny_data, s, **QUIET) for s in seeds]
     started = list(train_runs(onset, tiny_data, seeds, stack=stack, start=start, **QUIET))
+    assert [(r.record["stacked"], r.record["stacked_with"]) for r in started] == [(stack > 1, stack)] * 2
     for a, b in zip(whole, started):
-        _same(a, b)
+        assert_same_run(a, b)
         assert b.record["onset_started_at"] == 2 and a.record["onset_started_at"] is None
-    assert whole[0].logits.tobytes() != whole[1].logits.tobytes()  # the source did switch on
+    assert not same_bits(whole[0].logits, whole[1].logits)  # the source did switch on
+    if variant == "bitflip":
+        assert all(r.record["bitflip"] is not None for r in started)
+    # control: the runs do start from the state; one float32 step in one weight of it shows
+    perturbed = copy.deepcopy(start)
+    weight = next(iter(perturbed["model"].values()))
+    weight.view(-1)[0] = torch.nextafter(weight.view(-1)[0], torch.tensor(float("inf")))
+    moved = list(train_runs(onset, tiny_data, seeds, stack=stack, start=perturbed, **QUIET))
+    assert all(not same_bits(a.logits, b.logits) for a, b in zip(moved, started))
 
 
 def test_the_none_run_keeps_its_states_in_a_file_and_its_bits(setups, tiny_data, tmp_path):
     base, onset, _ = setups
     path = tmp_path / "onset_states.pt"
-    train_and_save_runs("cnn", base, "none", [1], tiny_data, [tmp_path / "seed1"], stack=5,
-                        states=OnsetStates(path, (1, 2)), **QUIET)
-    plain = train_run(base, tiny_data, run_seeds("none", 1), **QUIET)
-    assert (tmp_path / "seed1" / "predictions.npz").exists()
+    [record] = train_and_save_runs("cnn", base, "none", [1], tiny_data, [tmp_path / "seed1"], stack=5,
+                                   states=OnsetStates(path, (1, 2)), **QUIET)
+    assert record["stacked"]  # the stacked path (a stack of its one run)
+    plain = train_run(base, tiny_data, run_seeds("none", 1), save_states_at=[1, 2], **QUIET)
+    saved = np.load(tmp_path / "seed1" / "predictions.npz")
+    assert same_bits(saved["logits"], plain.logits)  # the saved run is the run, bit for bit
+    assert state_bits(torch.load(tmp_path / "seed1" / "model.pt")["state_dict"]) == state_bits(plain.state_dict)
+    for epoch in (1, 2):  # the states in the file are the run's at the ends of those epochs
+        kept, fresh = load_onset_start(path, epoch), plain.states[epoch]
+        assert state_bits(kept["model"]) == state_bits(fresh["model"])
+        assert {k: state_bits(v) for k, v in kept["optimizer"].items()} == \
+               {k: state_bits(v) for k, v in fresh["optimizer"].items()}
+        assert state_bits(kept["generators"]) == state_bits(fresh["generators"])
     start = load_onset_start(path, 2)
     resumed = train_run(onset, tiny_data, run_seeds("none", 1, onset_epoch=2), start=start, **QUIET)
-    _same(plain, resumed)  # nothing switches on: the none run itself
+    assert_same_run(plain, resumed)  # nothing switches on: the none run itself
     with pytest.raises(ValueError, match=r"holds the states at the ends of epochs \[1, 2\], not of epoch 3"):
         load_onset_start(path, 3)
 
