@@ -11,12 +11,20 @@ own GFLOP/s (the roofline this step could reach if nothing else took time) and t
 the step reaches.
 
     .venv/bin/python benchmarks/step_roofline.py [--setups cnn1d mlp512 ...] [--stack 5] [--steps 50]
+
+``--baseline OTHER/src`` measures another tree (e.g. ``git archive <commit> src | tar -x -C OTHER``)
+and this one in the same run, alternating fresh processes ``--rounds`` times, and prints both
+with this tree's time over the baseline's: a before/after of a change on one shared machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +41,7 @@ from runvar.data import load_dataset, prepare_dataset  # noqa: E402
 from runvar.models import build_from_block, set_stochastic_generator  # noqa: E402
 from runvar.models.stacked import stack_models  # noqa: E402
 from runvar.seeds import run_seeds  # noqa: E402
-from runvar.train import _step, can_stack, make_optimizer  # noqa: E402
+from runvar.train import _configure, _step, can_stack, make_optimizer  # noqa: E402
 
 aten = torch.ops.aten
 PRODUCTS = {aten.mm.default, aten.bmm.default, aten.addmm.default, aten.baddbmm.default,
@@ -71,6 +79,7 @@ def family_step(setup: dict, data, stack: int):  # noqa: ANN001, ANN201
     """A closure doing one training step of ``setup`` (``stack`` runs where it stacks)."""
     runs = stack if can_stack(setup) else 1
     seeds = [run_seeds("all", r) for r in range(1, runs + 1)]
+    _configure(setup, seeds)  # threads, kernels and memory as a training job sets them
     models = [build_from_block(setup["model"], data.input_shape, data.num_classes, s.init) for s in seeds]
     stacked = runs > 1
     net = stack_models(setup["model"], models) if stacked else models[0]
@@ -84,38 +93,92 @@ def family_step(setup: dict, data, stack: int):  # noqa: ANN001, ANN201
     return runs, lambda: _step(net, optimizer, 0.01, xs, ys, stacked, generators)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--setups", nargs="+", default=FAMILIES)
-    parser.add_argument("--stack", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=50)
-    args = parser.parse_args()
-    torch.set_num_threads(1)
+def measure(setup: dict, data, stack: int, steps: int) -> dict[str, float]:  # noqa: ANN001
+    """One family's step: runs, ms per step (median wall), CPU ms per step (user + system,
+    steadier than wall time on a shared machine), its GFLOP/s, its products' GFLOP/s alone."""
+    runs, step = family_step(setup, data, stack)
+    for _ in range(3):  # warm-up
+        step()
+    counter, products = FlopCounterMode(display=False), Products()
+    with counter, products:
+        step()
+    flops = counter.get_total_flops()
+    times = []
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / steps
+    seconds = statistics.median(times)
+    alone = replay_seconds(products.calls, steps)
+    return {"runs": runs, "ms": seconds * 1e3, "cpu_ms": cpu * 1e3, "gflops": flops / seconds / 1e9,
+            "products_gflops": flops / alone / 1e9, "share": alone / seconds}
+
+
+def _rows(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Every family's :func:`measure` in this process (against the ``runvar`` it imports)."""
     setups = default_setups()
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "mnist1d.npz")
         prepare_dataset("mnist1d", path, num_samples=5000, train_split=0.8, seed=42)
         data = load_dataset(path)
-    print(f"one training step on 1 thread, {args.steps} steps timed (median); products: the step's own, timed alone")
-    print(f"{'setup':<20} {'runs':>4} {'batch':>5} {'ms/step':>8} {'GFLOP/s':>8} {'products GFLOP/s':>17} {'share':>6}")
+    return {name: measure(setups[name], data, args.stack, args.steps) for name in args.setups}
+
+
+def _rows_of(source: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """:func:`_rows` in a fresh process importing ``runvar`` from ``source`` (a ``src`` folder)."""
+    command = [sys.executable, __file__, "--json", "--stack", str(args.stack), "--steps", str(args.steps),
+               "--setups", *args.setups]
+    done = subprocess.run(command, env={**os.environ, "PYTHONPATH": source}, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--setups", nargs="+", default=FAMILIES)
+    parser.add_argument("--stack", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--baseline", help="another tree's src/ folder (e.g. from git archive): each family "
+                        "measured against it and this tree's, alternating, in fresh processes")
+    parser.add_argument("--rounds", type=int, default=3, help="with --baseline: alternations (median of them)")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    if args.json:
+        print(json.dumps(_rows(args)))
+        return
+    print(f"one training step on 1 thread, {args.steps} steps timed (median); products: the step's own, timed alone; "
+          f"CPU ms: user + system time per step")
+    if args.baseline:
+        _compare(args)
+        return
+    print(f"{'setup':<20} {'runs':>4} {'batch':>5} {'ms/step':>8} {'CPU ms':>7} {'GFLOP/s':>8} {'products GFLOP/s':>17} {'share':>6}")
+    setups = default_setups()
+    for name, row in _rows(args).items():
+        print(f"{name:<20} {row['runs']:>4} {setups[name]['batch_size']:>5} {row['ms']:8.2f} {row['cpu_ms']:7.2f} "
+              f"{row['gflops']:8.1f} {row['products_gflops']:17.1f} {row['share']:6.0%}")
+
+
+def _compare(args: argparse.Namespace) -> None:
+    """``--baseline``: both trees' rows, ``--rounds`` alternations, medians side by side."""
+    here = str(Path(__file__).resolve().parents[1] / "src")
+    rounds: dict[str, list[dict]] = {"baseline": [], "this tree": []}
+    for _ in range(args.rounds):
+        for label, source in (("baseline", args.baseline), ("this tree", here)):
+            rounds[label].append(_rows_of(source, args))
+    print(f"median of {args.rounds} alternating rounds; baseline {args.baseline}")
+    print(f"{'setup':<20} {'tree':<10} {'ms/step':>8} {'CPU ms':>7} {'share':>6}   after/before: ms  CPU ms")
     for name in args.setups:
-        setup = setups[name]
-        runs, step = family_step(setup, data, args.stack)
-        for _ in range(3):  # warm-up
-            step()
-        counter, products = FlopCounterMode(display=False), Products()
-        with counter, products:
-            step()
-        flops = counter.get_total_flops()
-        times = []
-        for _ in range(args.steps):
-            start = time.perf_counter()
-            step()
-            times.append(time.perf_counter() - start)
-        seconds = statistics.median(times)
-        alone = replay_seconds(products.calls, args.steps)
-        print(f"{name:<20} {runs:>4} {setup['batch_size']:>5} {seconds * 1e3:8.2f} {flops / seconds / 1e9:8.1f} "
-              f"{flops / alone / 1e9:17.1f} {alone / seconds:6.0%}")
+        medians = {label: {key: statistics.median(r[name][key] for r in rows) for key in ("ms", "cpu_ms", "share")}
+                   for label, rows in rounds.items()}
+        for label, row in medians.items():
+            ratio = ""
+            if label == "this tree":
+                base = medians["baseline"]
+                ratio = f"   {row['ms'] / base['ms']:16.2f} {row['cpu_ms'] / base['cpu_ms']:7.2f}"
+            print(f"{name:<20} {label:<10} {row['ms']:8.2f} {row['cpu_ms']:7.2f} {row['share']:6.0%}{ratio}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,107 @@
+"""One cnn1d run alone through runvar vs a plain PyTorch loop of the same model, in one run.
+
+Times, on one CPU thread, interleaved ``--repeats`` times so a shared machine's load falls on
+each: (a) :func:`runvar.train.train_run` of the default config's ``cnn1d`` (MNIST-1D, 4,000
+training examples, batch 128, dropout, SGD with Nesterov momentum and weight decay, warm-up +
+cosine, ``conv: gemm``) with its random crops, (b) the same without crops, (c) a plain PyTorch
+loop of the same model: ``nn.Conv1d`` layers, ``nn.Dropout``, ``torch.optim.SGD`` (same
+hyper-parameters, constant LR), ``torch.randperm`` batches, no crops, no history, no test
+evaluation but the last. Prints each one's milliseconds per epoch (median of the repeats) and
+runvar's ratio over the plain loop (issue 31's goal: 1.2x or less).
+
+    .venv/bin/python benchmarks/single_run.py [--epochs 5] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from recipe_sweep import default_setups  # noqa: E402
+from runvar.data import Dataset, load_dataset, prepare_dataset  # noqa: E402
+from runvar.seeds import run_seeds  # noqa: E402
+from runvar.train import train_run  # noqa: E402
+
+
+def plain_model(setup: dict, data: Dataset) -> nn.Module:
+    """The setup's cnn1d written as a newcomer would: ``nn.Conv1d``, ``nn.ReLU``, ``nn.Dropout``."""
+    block = setup["model"]
+    channels, layers, in_channels, length = block["channels"], block["layers"], *data.input_shape
+    body: list[nn.Module] = []
+    for i in range(layers):
+        kernel = 5 if i == 0 else 3
+        body += [nn.Conv1d(in_channels, channels, kernel, stride=2, padding=kernel // 2), nn.ReLU()]
+        in_channels, length = channels, (length + 2 * (kernel // 2) - kernel) // 2 + 1
+    body += [nn.Flatten(), nn.Dropout(block.get("dropout", 0.0)), nn.Linear(channels * length, data.num_classes)]
+    return nn.Sequential(*body)
+
+
+def plain_loop(setup: dict, data: Dataset, epochs: int) -> float:
+    """Train the plain loop for ``epochs``; its final test accuracy."""
+    torch.manual_seed(0)
+    model = plain_model(setup, data)
+    options = setup["optimizer"]
+    optimizer = torch.optim.SGD(model.parameters(), lr=options["lr"], momentum=options["momentum"],
+                                weight_decay=options["weight_decay"], nesterov=options["nesterov"])
+    x, y, batch = data.x_train, data.y_train, int(setup["batch_size"])
+    for _ in range(epochs):
+        model.train()
+        order = torch.randperm(len(y))
+        for first in range(0, len(y), batch):
+            idx = order[first : first + batch]
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        return float((model(data.x_test).argmax(1) == data.y_test).float().mean())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    setup = dict(default_setups()["cnn1d"], epochs=args.epochs, evaluate_every=args.epochs)
+    no_crops = dict(setup, augment={**setup.get("augment", {}), "crop_padding": 0})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "mnist1d.npz")
+        prepare_dataset("mnist1d", path, num_samples=5000, train_split=0.8, seed=42)
+        data = load_dataset(path)
+    seeds = run_seeds("all", 1)
+    contenders: dict[str, Callable[[], object]] = {
+        "runvar train_run, cnn1d recipe (crops)": lambda: train_run(setup, data, seeds, log=lambda _: None),
+        "runvar train_run, no crops": lambda: train_run(no_crops, data, seeds, log=lambda _: None),
+        "plain PyTorch loop (nn.Conv1d, no crops)": lambda: plain_loop(setup, data, args.epochs),
+    }
+    for run in contenders.values():  # warm-up
+        run()
+    seconds: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(args.repeats):
+        for name, run in contenders.items():
+            start = time.perf_counter()
+            run()
+            seconds[name].append((time.perf_counter() - start) / args.epochs)
+    plain = statistics.median(seconds["plain PyTorch loop (nn.Conv1d, no crops)"])
+    print(f"one cnn1d run alone, {args.epochs} epochs of 4,000 examples at batch 128, 1 thread, "
+          f"median of {args.repeats} interleaved repeats; ms per epoch, ratio over the plain loop")
+    for name, times in seconds.items():
+        each = statistics.median(times)
+        print(f"{name:<42} {each * 1e3:7.1f} ms  {each / plain:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()
