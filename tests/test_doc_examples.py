@@ -10,6 +10,7 @@ run by tests/test_documented_commands.py.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -131,3 +132,24 @@ def test_documented_example_runs_on_the_tiny_study(where, kind, code, tiny_study
                               timeout=300)
     assert done.returncode == 0, f"{where}: example failed:\n{code}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
     assert done.stdout.strip() or kind == "python", f"{where}: `{code}` printed nothing"
+
+
+@pytest.mark.workflow
+def test_the_documented_row_command_gives_the_rows_numbers_exactly(tiny_study):
+    """The README's `runvar metrics --row cnn1d/init`, verbatim (with the tiny study's bootstrap
+    settings and JSON out), reproduces results/metrics/cnn1d/init.json, run 1 (the `none` run 1)
+    included; the variant folder's glob alone lacks run 1, and says so."""
+    readme = [c for _, c in examples_in((REPO / "README.md").read_text())]
+    command = next(c for c in readme if c.startswith("runvar metrics --row cnn1d/init"))
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-c", command + " --format json --resamples 200 --seed 0"], cwd=tiny_study,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    row = json.loads(done.stdout)
+    saved = json.loads((tiny_study / "results/metrics/cnn1d/init.json").read_text())
+    assert row["runs"] == saved["runs"] == STUDY["studies"]["sources"]["runs"]
+    for key in ("accuracy_sd", "pairwise_disagreement", "pairwise_spearman", "accuracy_sd_sd", "cross_entropy_sd"):
+        assert row[key] == saved[key], key
+    glob = subprocess.run(["bash", "-c", "runvar metrics results/runs/cnn1d/init/seed*/predictions.npz"],
+                          cwd=tiny_study, env=env, capture_output=True, text=True, timeout=300)
+    assert glob.returncode == 0 and "run 1 of cnn1d/init is the `none` run 1" in glob.stderr

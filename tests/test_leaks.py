@@ -1,7 +1,8 @@
 """Randomness that escapes the per-source generators shows: a model whose dropout draws from
 torch's global generator, trained one run per process (train.seeds_per_job: 1, as one SLURM job
 per run), fails the `none` row, because every training job seeds the global generators from the
-operating system's entropy before anything else."""
+operating system's entropy before anything else. The control: the same harness, with the
+dropout drawing from the run's own stochastic generator (SeededDropout), passes."""
 
 import json
 import math
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from runvar.data import prepare_dataset
+from runvar.models import SeededDropout
 from runvar.runs import DeterminismError, variant_metrics
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,10 +36,14 @@ class LeakyDropout(nn.Module):
 
 
 class LeakyNet(nn.Module):
-    def __init__(self, input_shape, num_classes, hidden=16, dropout=0.5):
+    """A small MLP with dropout; ``leaky``: its masks come from torch's global generator, else
+    from the run's stochastic generator (SeededDropout, the control)."""
+
+    def __init__(self, input_shape, num_classes, hidden=16, dropout=0.5, leaky=True):
         super().__init__()
+        drop = LeakyDropout(dropout) if leaky else SeededDropout(dropout)
         self.body = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(input_shape), hidden), nn.ReLU(),
-                                  LeakyDropout(dropout), nn.Linear(hidden, num_classes))
+                                  drop, nn.Linear(hidden, num_classes))
 
     def forward(self, x):
         return self.body(x)
@@ -59,12 +65,12 @@ train_and_save_runs("leaky", setup, "none", [run], load_dataset(data), [out], lo
 """
 
 
-@pytest.mark.slow
-def test_a_global_generator_leak_fails_none_with_one_run_per_job(tmp_path, tiny_setup):
+def _none_runs_one_process_each(tmp_path, tiny_setup, leaky: bool) -> list[Path]:
+    """Runs 1 and 2 of `none`, each trained in a process of its own (as one SLURM job per run)."""
     data = tmp_path / "mnist1d.npz"
     prepare_dataset("mnist1d", data, num_samples=300, train_split=0.8, seed=7)
     setup = {**tiny_setup, "epochs": 1, "augment": {},
-             "model": {"import": f"{__name__}:LeakyNet", "kwargs": {"hidden": 16, "dropout": 0.5}}}
+             "model": {"import": f"{__name__}:LeakyNet", "kwargs": {"hidden": 16, "dropout": 0.5, "leaky": leaky}}}
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     run_dirs = [tmp_path / "runs/leaky/none" / f"seed{run}" for run in (1, 2)]
     for run, run_dir in zip((1, 2), run_dirs):  # one process per run: each starts from torch's default state
@@ -72,7 +78,24 @@ def test_a_global_generator_leak_fails_none_with_one_run_per_job(tmp_path, tiny_
                                str(run_dir)], cwd=REPO, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-3000:]
     seeds = {json.loads((d / "run.json").read_text())["global_generators_seed"] for d in run_dirs}
-    assert len(seeds) == 2
+    assert len(seeds) == 2  # each job seeded the global generators from the OS's entropy
+    return run_dirs
+
+
+def _none_row(run_dirs: list[Path]) -> dict:
+    return variant_metrics("none", [d / "predictions.npz" for d in run_dirs], [d / "run.json" for d in run_dirs],
+                           resamples=50)
+
+
+@pytest.mark.slow
+def test_a_global_generator_leak_fails_none_with_one_run_per_job(tmp_path, tiny_setup):
+    run_dirs = _none_runs_one_process_each(tmp_path, tiny_setup, leaky=True)
     with pytest.raises(DeterminismError, match="variant 'none' gave different predictions"):
-        variant_metrics("none", [d / "predictions.npz" for d in run_dirs], [d / "run.json" for d in run_dirs],
-                        resamples=50)
+        _none_row(run_dirs)
+
+
+@pytest.mark.slow
+def test_the_same_harness_with_seeded_dropout_passes_none(tmp_path, tiny_setup):
+    """The control: what fails above is the leak, not the harness."""
+    row = _none_row(_none_runs_one_process_each(tmp_path, tiny_setup, leaky=False))
+    assert row["bitwise_identical"] and row["accuracy_sd"] == 0.0

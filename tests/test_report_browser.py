@@ -38,7 +38,7 @@ LONG_DECIMAL = re.compile(r"\d\.\d{6,}")
 pytestmark = pytest.mark.workflow
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="module")
 def browser():
     """Skip (or fail under RUNVAR_REQUIRE_BROWSER=1) before any study runs when there is no browser."""
     if not CHROMIUM.exists():
@@ -50,7 +50,7 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory, run_snakemake) -> Path:
+def report(browser, tmp_path_factory, run_snakemake) -> Path:
     """The tiny study cut to one setup and the variants claim 2 needs, its plateau check off (so
     its claims get verdicts, not 'not converged'), run once with its report."""
     config = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
@@ -94,27 +94,88 @@ def visible_text(markup: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def front_page(report) -> str:
-    """The front page's text as drawn at 1400 px: the app's DOM, not the scripts that carry it."""
+def front_dom(report) -> str:
+    """The front page as drawn at 1400 px: the app's DOM, not the scripts that carry it."""
     dom = render(report.as_uri(), 1400, "--dump-dom")
     app = dom[dom.index('<div id="app">'):]
-    return visible_text(app[:app.index("<script")])
+    return app[:app.index("<script")]
 
 
-def test_front_page_claims_read_like_the_markdown(front_page, report):
+@pytest.fixture(scope="module")
+def front_page(front_dom) -> str:
+    """The front page's text as drawn at 1400 px."""
+    return visible_text(front_dom)
+
+
+class _Tables(HTMLParser):
+    """Every <table> as rows of cell texts (<th> and <td>), in document order."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self._cell = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th") and self.tables and self.tables[-1]:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append(re.sub(r"\s+", " ", "".join(self._cell)).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def html_tables(markup: str) -> list[list[list[str]]]:
+    """The tables of ``markup``, each a list of rows of cell texts (the header row first).
+
+    >>> html_tables("<table><tr><th>A</th><th>Verdict</th></tr><tr><td>1</td><td><b>not</b> supported</td></tr></table>")
+    [[['A', 'Verdict'], ['1', 'not supported']]]
+    """
+    parser = _Tables()
+    parser.feed(markup)
+    return parser.tables
+
+
+def column(table: list[list[str]], name: str) -> list[str]:
+    """The cells of column ``name`` (by the header row) in the table's rows, in order."""
+    index = table[0].index(name)
+    return [row[index] for row in table[1:]]
+
+
+def test_html_tables_reads_each_cell_whole():
+    """The parser the verdict check relies on: "not supported" is one cell, not "supported"."""
+    table = html_tables("<table><thead><tr><th>Claim</th><th>Verdict</th></tr></thead><tbody>"
+                        "<tr><td>1</td><td><strong>not supported</strong></td></tr>"
+                        "<tr><td>2</td><td><strong>supported</strong></td></tr></tbody></table>")[0]
+    assert column(table, "Verdict") == ["not supported", "supported"]
+
+
+def test_front_page_claims_read_like_the_markdown(front_page, front_dom, report):
     claims_dir = report.parent / "claims"
     assert LONG_DECIMAL.search((claims_dir / "sources_tiny_cnn.csv").read_text()), \
         "the raw claims CSV should hold long decimals, or this test checks nothing"
     claims = front_page[front_page.index("Claims and verdicts"):front_page.index("Tables and figures by study")]
     assert not LONG_DECIMAL.search(claims), LONG_DECIMAL.search(claims)
-    # as in results/claims/sources_tiny_cnn.md: its title, each claim's verdict, then the tests
+    # as in results/claims/sources_tiny_cnn.md: its title, then a table of each claim's verdict,
+    # then a table of every test's; each row's verdict cell, in order (not a substring search:
+    # "supported" is inside "not supported")
     title = (claims_dir / "sources_tiny_cnn.md").read_text().splitlines()[0].removeprefix("## ")
-    table = claims[claims.index(title):]
-    verdicts = pd.read_csv(claims_dir / "sources_tiny_cnn.csv").query("level == 'claim'")["verdict"]
+    assert title in claims
+    section = front_dom[front_dom.index(html.escape(title, quote=False)):]
+    head, detail = html_tables(section)[:2]
+    rows = pd.read_csv(claims_dir / "sources_tiny_cnn.csv")
+    verdicts = rows.query("level == 'claim'")["verdict"]
     assert len(verdicts) == 2
-    for verdict in verdicts:
-        assert verdict in table, (verdict, table[:2000])
-    assert table.index("Verdict") < table.index(verdicts.iloc[-1]) < table.index("95% CI") < table.index("bitflip / init")
+    assert column(head, "Verdict") == list(verdicts), head
+    assert column(detail, "Verdict") == list(rows.query("level == 'test'")["verdict"]), detail
+    assert any(test.startswith("bitflip / init") for test in column(detail, "Test")), detail
 
 
 # Appended to a copy of the report: the boxes of the menu, the front page's text, its claims
