@@ -417,6 +417,8 @@ def unlike_message(records: Sequence[Mapping[str, Any]], run_dirs: Sequence[str 
         lines.append(f"  {label}: " + "; ".join(f"{value} in {', '.join(names)}" for value, names in groups.items()))
     if _MARKER in found and _MISSING in found[_MARKER]:
         lines.append("  Runs without code_digest predate provenance records: what trained them is unknown.")
+    if not advice.retrain:  # the command line: the runs are the files the user gave
+        lines.append("Giving runs that are not alike is an input error: give the runs of one row, made alike.")
     if advice.retrain:
         stale = stale_runs(records, dirs)
         if stale:

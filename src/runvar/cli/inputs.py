@@ -172,9 +172,9 @@ def row_of(records: Sequence[Mapping[str, Any]], files: Sequence[Path], allow_po
     what = (f"runs of {len(setups)} setups ({_listed(setups)})" if len(setups) > 1
             else f"runs of {len(others)} variants ({_listed(others)})")
     name_it = "" if len(setups) > 1 else "--variant NAME to name the row they make, "
-    raise ValueError(f"the files are {what}: a row pools the runs of one setup and variant (and a variant's run 1 "
-                     "may be the `none` run 1); give one row's runs (runvar metrics --row SETUP/VARIANT finds them), "
-                     f"{name_it}or {POOLING_OPTION} to pool them knowingly")
+    raise ValueError(f"the files are {what}, an input error: a row pools the runs of one setup and variant (and a "
+                     "variant's run 1 may be the `none` run 1); give one row's runs (runvar metrics --row "
+                     f"SETUP/VARIANT finds them), {name_it}or {POOLING_OPTION} to pool them knowingly")
 
 
 def _grouped(files: Sequence[Path], keys: Sequence[str]) -> dict[str, list[str]]:
