@@ -172,8 +172,9 @@ def _imports(path: Path) -> list[tuple[str, list[str]]]:
 
 def test_layout_studies_are_independent_and_no_private_name_crosses_modules():
     top = [p for p in SRC.glob("*.py")]
-    # the cross-study modules: helpers, claims and their verdicts, the forest plot, replication
-    assert len(top) <= 16, sorted(p.name for p in top)
+    # the cross-study modules: helpers, claims and their verdicts, the forest plot, replication,
+    # the training allocator
+    assert len(top) <= 17, sorted(p.name for p in top)
     for path in SRC.rglob("*.py"):
         own = path.relative_to(SRC).parts[0]
         for module, names in _imports(path):

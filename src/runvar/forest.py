@@ -100,17 +100,19 @@ def verdict_kind(verdict: str) -> str:
 
 
 def claims_files(plans: Mapping[str, StudyPlan]) -> list[str]:
-    """The claims CSVs among the plans' targets (sources, reduction and language claims), in
-    the plans' order: the forest plot's inputs."""
-    from .language.plan import REPORT_FILES as LANGUAGE_FILES
-    from .reduction.plan import REDUCTION_FILE
-    from .sources.plan import SOURCES_FILES
+    """The claims CSVs among the plans' targets, in the plans' order: the forest plot's inputs.
+    Every study writes its claims as ``results/claims/{name}.csv`` (sources, reduction and
+    language claims), so the plot needs no study's names.
 
-    patterns = (SOURCES_FILES["claims_csv"], LANGUAGE_FILES["claims_csv"],
-                REDUCTION_FILE.format(kind="claims", stem="reduction", setup="{setup}", ext="csv"))
-    regex = re.compile("|".join(re.escape(p).replace(re.escape("{setup}"), "[^/]+") for p in patterns))
-    found = [target for plan in plans.values() for target in plan.targets if regex.fullmatch(target)]
+    >>> claims_files({"a": StudyPlan(targets=["results/claims/sources_cnn.csv", "results/tables/x.csv"])})
+    ['results/claims/sources_cnn.csv']
+    """
+    found = [target for plan in plans.values() for target in plan.targets if CLAIMS_CSV.fullmatch(target)]
     return list(dict.fromkeys(found))
+
+
+#: Where every study writes its claims tables as CSV.
+CLAIMS_CSV = re.compile(r"results/claims/[^/]+\.csv")
 
 
 def forest_targets(plans: Mapping[str, StudyPlan]) -> list[str]:
