@@ -59,8 +59,10 @@ def test_with_plateau_marks_a_metrics_row():
     row = with_plateau({"accuracy_sd": 0.3}, {"converged": False, "change": 1.2, "setup": "mlp"})
     assert row == {"accuracy_sd": 0.3, "converged": False, "plateau_decision": "not on the plateau",
                    "plateau_change": 1.2, "plateau_recipe": "mlp"}
-    undecided = with_plateau({}, {"converged": False, "decision": "undecided", "change": 0.3, "setup": "mlp"})
+    undecided = with_plateau({}, {"converged": False, "decision": "undecided", "change": 0.3, "change_se": 0.1,
+                                  "max_change": 0.3, "setup": "mlp"})
     assert undecided["plateau_decision"] == "undecided" and undecided["converged"] is False
+    assert (undecided["plateau_change_se"], undecided["plateau_max_change"]) == (0.1, 0.3)
     assert with_plateau({"a": 1}, None) == {"a": 1}
 
 

@@ -64,7 +64,8 @@ def first_draw() -> dict:
                       arm("learned", None, None, None, None)],
         "plateau": [plateau("cnn1d", 0.1, 0.05, True), plateau("sel.lenet.k2", 0.2, 0.2, True, "undecided")],
         "language": [{"variant": "init", "converged": True, "plateau_change_pct": 0.5},
-                     {"variant": "all", "converged": True, "plateau_change_pct": 0.5, "plateau_change_se_pct": 0.25}],
+                     {"variant": "all", "converged": True, "plateau_change_pct": 0.5, "plateau_change_se_pct": 0.25,
+                      "plateau_max_change_pct": 1.0}],
     }
 
 

@@ -168,8 +168,9 @@ def with_plateau(row: Mapping[str, Any], check: Mapping[str, Any] | None, off: b
     ``convergence_check.off`` names its setup) marked ``convergence_check: off``."""
     if check is None:
         return {**row, CONVERGENCE_CHECK: "off"} if off else dict(row)
+    precision = {f"plateau_{key}": float(check[key]) for key in ("change_se", "max_change") if key in check}
     return {**row, "converged": bool(check["converged"]), "plateau_decision": decision_of(check),
-            "plateau_change": float(check["change"]), "plateau_recipe": check["setup"]}
+            "plateau_change": float(check["change"]), **precision, "plateau_recipe": check["setup"]}
 
 
 def decision_of(check: Mapping[str, Any]) -> str:

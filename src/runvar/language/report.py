@@ -31,7 +31,9 @@ def language_frame(rows: Mapping[str, Mapping]) -> pd.DataFrame:
     """One row per variant with the numeric metrics and the plateau check."""
     return pd.DataFrame([{**{k: row[k] for k in COLUMNS}, "converged": row.get("converged"),
                           "plateau_decision": row.get("plateau_decision"),
-                          "plateau_change_pct": row.get("plateau_change")} for row in rows.values()])
+                          "plateau_change_pct": row.get("plateau_change"),
+                          "plateau_change_se_pct": row.get("plateau_change_se"),
+                          "plateau_max_change_pct": row.get("plateau_max_change")} for row in rows.values()])
 
 
 def _converged_cell(row: Mapping) -> str:

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..claims import range_verdict, runs_to_decide
+from ..claims import SM_CLAIMED_REDUCTION, range_verdict, runs_to_decide
 from ..metrics import BOOTSTRAP_RESAMPLES, bootstrap_sds, population_sd
 
-#: SM's claim: weight selection lowers the accuracy SD by 25% to 40% against learned weights.
-SM_CLAIMED_REDUCTION: tuple[float, float] = (0.25, 0.40)
 
 
 @dataclass(frozen=True)
