@@ -20,7 +20,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .allocator import keep_freed_memory
 from .bitflip import flip_one_bit
 from .config import digest
 from .data import Dataset, augment_batch
@@ -328,7 +327,6 @@ def _configure(setup: dict[str, Any], seeds_list: Sequence[RunSeeds]) -> tuple[t
     """Set threads and kernels for training ``seeds_list`` of ``setup`` together; the device
     and the record of what is in force (:func:`~runvar.execution.configure`)."""
     check_pinned(setup)
-    keep_freed_memory()  # a step's freed activations serve the next step (runvar.allocator)
     execution = execution_of(setup)
     device = resolve_device(execution["device"])
     if len({s.cudnn for s in seeds_list}) != 1:
