@@ -2,13 +2,14 @@
 
 For each setup of the default config named (default: every family the quick study trains),
 one training step at its batch size, on one CPU thread, through the project's own step
-(:func:`runvar.train._step`): a stack of ``--stack`` runs where the setup stacks, else one
-run. The step's floating-point operations are counted by ``torch.utils.flop_counter`` (the
+(:func:`runvar.train._step`, threads and kernels set by :func:`runvar.train._configure`): a
+stack of ``--stack`` runs where the setup stacks, else one run. The step's floating-point operations are counted by ``torch.utils.flop_counter`` (the
 matrix products and convolutions, forward and backward); every matrix product the step calls
 (and convolution) is recorded with its shapes and strides and then timed alone, the same products on fresh
 tensors, in the same run. Printed per family: ms per step, the step's GFLOP/s, the products'
 own GFLOP/s (the roofline this step could reach if nothing else took time) and the share of it
-the step reaches.
+the step reaches; and the CPU time per step (user + system: steadier than wall time on a shared
+machine), the system time and the minor page faults per step (memory the step maps afresh).
 
     .venv/bin/python benchmarks/step_roofline.py [--setups cnn1d mlp512 ...] [--stack 5] [--steps 50]
 
@@ -79,7 +80,7 @@ def family_step(setup: dict, data, stack: int):  # noqa: ANN001, ANN201
     """A closure doing one training step of ``setup`` (``stack`` runs where it stacks)."""
     runs = stack if can_stack(setup) else 1
     seeds = [run_seeds("all", r) for r in range(1, runs + 1)]
-    _configure(setup, seeds)  # threads, kernels and memory as a training job sets them
+    _configure(setup, seeds)  # threads and kernels as a training job sets them
     models = [build_from_block(setup["model"], data.input_shape, data.num_classes, s.init) for s in seeds]
     stacked = runs > 1
     net = stack_models(setup["model"], models) if stacked else models[0]
@@ -114,7 +115,9 @@ def measure(setup: dict, data, stack: int, steps: int) -> dict[str, float]:  # n
     seconds = statistics.median(times)
     alone = replay_seconds(products.calls, steps)
     return {"runs": runs, "ms": seconds * 1e3, "cpu_ms": cpu * 1e3, "gflops": flops / seconds / 1e9,
-            "products_gflops": flops / alone / 1e9, "share": alone / seconds}
+            "products_gflops": flops / alone / 1e9, "share": alone / seconds,
+            "system_ms": (after.ru_stime - before.ru_stime) / steps * 1e3,
+            "faults": (after.ru_minflt - before.ru_minflt) / steps}
 
 
 def _rows(args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -150,7 +153,7 @@ def main() -> None:
         print(json.dumps(_rows(args)))
         return
     print(f"one training step on 1 thread, {args.steps} steps timed (median); products: the step's own, timed alone; "
-          f"CPU ms: user + system time per step")
+          f"CPU ms: user + system time per step; page faults: minor faults per step")
     if args.baseline:
         _compare(args)
         return
@@ -169,16 +172,19 @@ def _compare(args: argparse.Namespace) -> None:
         for label, source in (("baseline", args.baseline), ("this tree", here)):
             rounds[label].append(_rows_of(source, args))
     print(f"median of {args.rounds} alternating rounds; baseline {args.baseline}")
-    print(f"{'setup':<20} {'tree':<10} {'ms/step':>8} {'CPU ms':>7} {'share':>6}   after/before: ms  CPU ms")
+    print(f"{'setup':<20} {'tree':<10} {'ms/step':>8} {'CPU ms':>7} {'system ms':>9} {'page faults':>11} {'share':>6}"
+          f"   after/before: ms  CPU ms")
     for name in args.setups:
-        medians = {label: {key: statistics.median(r[name][key] for r in rows) for key in ("ms", "cpu_ms", "share")}
+        keys = ("ms", "cpu_ms", "system_ms", "faults", "share")
+        medians = {label: {key: statistics.median(r[name][key] for r in rows) for key in keys}
                    for label, rows in rounds.items()}
         for label, row in medians.items():
             ratio = ""
             if label == "this tree":
                 base = medians["baseline"]
                 ratio = f"   {row['ms'] / base['ms']:16.2f} {row['cpu_ms'] / base['cpu_ms']:7.2f}"
-            print(f"{name:<20} {label:<10} {row['ms']:8.2f} {row['cpu_ms']:7.2f} {row['share']:6.0%}{ratio}")
+            print(f"{name:<20} {label:<10} {row['ms']:8.2f} {row['cpu_ms']:7.2f} {row['system_ms']:9.2f} "
+                  f"{row['faults']:11.0f} {row['share']:6.0%}{ratio}")
 
 
 if __name__ == "__main__":
