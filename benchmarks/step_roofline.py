@@ -157,11 +157,13 @@ def main() -> None:
     if args.baseline:
         _compare(args)
         return
-    print(f"{'setup':<20} {'runs':>4} {'batch':>5} {'ms/step':>8} {'CPU ms':>7} {'GFLOP/s':>8} {'products GFLOP/s':>17} {'share':>6}")
+    print(f"{'setup':<20} {'runs':>4} {'batch':>5} {'ms/step':>8} {'CPU ms':>7} {'system ms':>9} {'page faults':>11} "
+          f"{'GFLOP/s':>8} {'products GFLOP/s':>17} {'share':>6}")
     setups = default_setups()
     for name, row in _rows(args).items():
         print(f"{name:<20} {row['runs']:>4} {setups[name]['batch_size']:>5} {row['ms']:8.2f} {row['cpu_ms']:7.2f} "
-              f"{row['gflops']:8.1f} {row['products_gflops']:17.1f} {row['share']:6.0%}")
+              f"{row['system_ms']:9.2f} {row['faults']:11.0f} {row['gflops']:8.1f} {row['products_gflops']:17.1f} "
+              f"{row['share']:6.0%}")
 
 
 def _compare(args: argparse.Namespace) -> None:
