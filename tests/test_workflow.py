@@ -138,6 +138,8 @@ def test_forest_plot_of_every_claim_test_opens_the_report(finished):
 
 
 def dry_run_outputs(run_snakemake, workdir: Path) -> list[str]:
+    """The outputs a dry run plans; none only when snakemake says so ("Nothing to be done"), so
+    that a change in how snakemake prints its jobs cannot pass for an empty plan."""
     out = run_snakemake(workdir, "-n", "--cores", "1")
     outputs = re.findall(r"^\s+output: (.*)$", out.stdout, flags=re.M)
     nothing = "Nothing to be done" in out.stdout + out.stderr
@@ -167,8 +169,6 @@ def test_editing_one_setup_reruns_only_its_targets(finished, tiny_config, run_sn
     assert "results/tables/sources_tiny_mlp.csv" in planned
 
 
-    """The outputs a dry run plans; none only when snakemake says so ("Nothing to be done"), so
-    that a change in how snakemake prints its jobs cannot pass for an empty plan."""
 def test_changing_seeds_per_job_retrains_nothing(finished, tiny_config, run_snakemake):
     """How runs are grouped into jobs is not part of a run: the tiny study trained its runs 3 to
     a job; one job per run, or all in one, finds every run already done."""
