@@ -1,6 +1,8 @@
 """Every snakemake command the docs give is run verbatim, as a dry run, from a copy of the
 repository root: the README and docs/ (code blocks and inline code), the config files' and
 profiles' header comments, and the Makefile's study targets. A command that does not plan fails.
+The `--report` commands, which need a finished study, run for real, verbatim, in a clone whose
+default config is a tiny study run to the end, and must write the report.
 
 A documented command that cannot run in a fresh clone says so on its line with the marker
 ``not run by tests:`` and the reason (e.g. it needs a finished study); this test lists them.
@@ -16,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from runvar.config import ConfigError
 from runvar.config.files import read_config_file, with_bases
@@ -23,7 +26,8 @@ from runvar.config.files import read_config_file, with_bases
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SKIP_MARK = "not run by tests:"
-# `--report` needs a finished study (tests/test_workflow.py and test_report_browser.py make one);
+# `--report` needs a finished study: those commands run, verbatim, in a clone whose
+# config/config.yaml is a tiny study that has run to the end (tiny_study_clone);
 # `--lint` runs as it is, without -n.
 
 SNAKEMAKE = re.compile(r"(?:\$ )?((?:/usr/bin/time(?: -v)? )?(?:PYTHONPATH=\S+ )?(?:\.venv/bin/|\$\(VENV\)/bin/)?snakemake(?:\s.*)?)")
@@ -80,10 +84,8 @@ def _without_comment(command: str) -> str:
     return re.split(r"\s+#\s", command, maxsplit=1)[0].rstrip()
 
 
-@pytest.fixture(scope="module")
-def repo_copy(tmp_path_factory) -> Path:
-    """The repository's files (tracked and new, not ignored) in a fresh folder: a clone's root."""
-    root = tmp_path_factory.mktemp("clone") / "runvar"
+def _clone(root: Path) -> Path:
+    """The repository's files (tracked and new, not ignored) in ``root``: a clone's root."""
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
                             capture_output=True, check=True).stdout.decode().split("\0")
     for name in filter(None, listed):
@@ -92,6 +94,33 @@ def repo_copy(tmp_path_factory) -> Path:
             shutil.copy2(REPO / name, root / name)
     (root / ".venv").symlink_to(BIN.parent)  # what `make` sets up in a clone
     return root
+
+
+@pytest.fixture(scope="module")
+def repo_copy(tmp_path_factory) -> Path:
+    """A fresh clone's root."""
+    return _clone(tmp_path_factory.mktemp("clone") / "runvar")
+
+
+@pytest.fixture(scope="module")
+def tiny_study_clone(tmp_path_factory) -> Path:
+    """A clone whose default config (config/config.yaml) is a tiny study (tests/configs/tiny.yaml
+    cut to one setup and the rows claims 1 and 2 need), run to the end: where the documented
+    `--report` commands run verbatim."""
+    root = _clone(tmp_path_factory.mktemp("tiny-clone") / "runvar")
+    config = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+    config["setups"] = {"tiny_cnn": config["setups"]["tiny_cnn"]}
+    config["studies"] = {"sources": {**config["studies"]["sources"], "setups": ["tiny_cnn"],
+                                     "variants": ["none", "init", "bitflip"]}}
+    (root / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    done = subprocess.run(["snakemake", "--cores", "2"], cwd=root, env=_env(root.parent), capture_output=True,
+                          text=True)
+    assert done.returncode == 0, f"the tiny study failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return root
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "XDG_CONFIG_HOME": str(home)}
 
 
 COMMANDS = documented_commands()
@@ -107,13 +136,19 @@ def test_the_docs_document_the_cluster_and_config_commands():
 
 @pytest.mark.workflow
 @pytest.mark.parametrize("where, command", COMMANDS, ids=[c for _, c in COMMANDS])
-def test_documented_command_plans_from_the_repository_root(where, command, repo_copy, tmp_path):
+def test_documented_command_plans_from_the_repository_root(where, command, repo_copy, tmp_path, request):
     if SKIP_MARK in command:
         pytest.skip(command.split(SKIP_MARK, 1)[1].strip())
-    if "--report" in command:
-        pytest.skip("--report needs a finished study; the report tests render a tiny one")
     command = _without_comment(command)
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "XDG_CONFIG_HOME": str(tmp_path)}
+    if "--report" in command:  # verbatim, in the finished tiny study: it writes the report
+        clone = request.getfixturevalue("tiny_study_clone")
+        report = clone / "results" / "report.html"
+        report.unlink(missing_ok=True)
+        done = subprocess.run(["bash", "-c", command], cwd=clone, env=_env(tmp_path), capture_output=True, text=True)
+        assert done.returncode == 0, f"{where}: `{command}` failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        assert report.stat().st_size > 100_000 and "sources_tiny_cnn.csv" in report.read_text()
+        return
+    env = _env(tmp_path)
     # the README's named profile: profiles/slurm linked to ~/.config/snakemake/slurm
     (tmp_path / "snakemake").mkdir()
     (tmp_path / "snakemake" / "slurm").symlink_to(repo_copy / "profiles" / "slurm")
