@@ -175,3 +175,11 @@ def test_two_setups_pool_only_knowingly(results, capsys):
     assert status == 0, err
     row = json.loads(out)
     assert row["runs"] == RUNS + 1 and "config_digest" in row["pooled_unlike"]
+
+
+def test_budget_row_names_what_a_metrics_row_is(results, capsys):
+    status, _, err = cli(capsys, "budget", "--row", "cnn/init")
+    assert status == 2 and err == ("runvar budget: error: cnn/init does not exist (a metrics row is a file "
+                                   "results/metrics/SETUP/VARIANT.json)\n")
+    status, out, err = cli(capsys, "budget", "--row", results / "metrics/cnn/init.json")
+    assert status == 0 and "| runs | 4 |" in out, err

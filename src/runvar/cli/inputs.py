@@ -268,6 +268,8 @@ def run_accuracies(runs: Runs) -> np.ndarray:
 
 def load_row(path: str) -> dict[str, Any]:
     """A metrics row (``results/metrics/{setup}/{variant}.json``)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path} does not exist (a metrics row is a file results/metrics/SETUP/VARIANT.json)")
     row = load_json(path)
     missing = [k for k in ("runs", "accuracy_sd") if not isinstance(row, dict) or k not in row]
     if missing:
