@@ -341,7 +341,8 @@ def overall_verdict(verdicts: Sequence[str]) -> str:
 
 def gate_on_convergence(verdict: str, rows: Sequence[Mapping]) -> str:
     """``verdict`` when every row's runs are on their plateau. :data:`NOT_CONVERGED` when a
-    row's runs are not (``row["converged"]`` false); :data:`NOT_CHECKED` when a row has no
+    row's runs are not (``row["converged"]`` false, and its check decided so), else
+    :data:`PLATEAU_UNDECIDED` when a row's check could not tell; :data:`NOT_CHECKED` when a row has no
     plateau check (no ``converged``) unless its ``convergence_check`` is ``"off"`` (the config
     says so): then ``verdict`` with :data:`CHECK_OFF_NOTE` beside it.
 
@@ -350,10 +351,10 @@ def gate_on_convergence(verdict: str, rows: Sequence[Mapping]) -> str:
     >>> gate_on_convergence("supported", [{"converged": True}, {"convergence_check": "off"}])
     'supported (convergence check off)'
     """
+    if any(row.get("converged") is False and row.get("plateau_decision") != UNDECIDED for row in rows):
+        return NOT_CONVERGED
     if any(row.get("plateau_decision") == UNDECIDED for row in rows):
         return PLATEAU_UNDECIDED
-    if any(row.get("converged") is False for row in rows):
-        return NOT_CONVERGED
     unchecked = [row for row in rows if row.get("converged") is None]
     if any(row.get(CONVERGENCE_CHECK) != "off" for row in unchecked):
         return NOT_CHECKED
@@ -383,23 +384,23 @@ TEST_COLUMNS = ("claim", "test", "measure", "statistic", "ci95_low", "ci95_high"
 
 
 def runs_to_decide_cell(test: Mapping) -> str:
-    """How a table shows :func:`runs_to_decide`: a number, or "on its margin" when none decides.
+    """How a table shows :func:`runs_to_decide`: a number, or "on margin" when none decides.
 
     >>> runs_to_decide_cell({"runs_to_decide": 26}), runs_to_decide_cell({"runs_to_decide": None})
-    ('26', 'on its margin')
+    ('26', 'on margin')
     """
     value = test.get("runs_to_decide")
     if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "on its margin"
+        return "on margin"
     return f"{int(value)}"
 
 
 #: The note below every table that shows runs to decide.
 RUNS_TO_DECIDE_NOTE = (
-    "Runs to decide: a planning figure, not a result. It is the runs per row (the test's smaller "
-    "row; every row grown in proportion) at which the 95% interval, shrunk as 1/sqrt(R - 1) around "
-    "the observed effect, would decide the test; \"on its margin\": no affordable number of runs "
-    "would (the effect sits on the margin). The effect itself moves from draw to draw.\n")
+    "Runs (to decide): the runs of the test's smaller row, and in brackets a planning figure, not a "
+    "result: the runs per row (every row grown in proportion) at which the 95% interval, shrunk as "
+    "1/sqrt(R - 1) around the observed effect, would decide the test; \"on margin\": no affordable "
+    "number of runs would (the effect sits on the margin). The effect itself moves from draw to draw.\n")
 
 
 #: What every claims table's intervals assume, stated after its notes.
@@ -418,10 +419,10 @@ def claims_markdown(title: str, claims: Sequence[Mapping], tests: Sequence[Mappi
     head = markdown_table(["Claim", "", "Verdict", "Tests"],
                           [[c["claim"], c["text"], f"**{c['verdict']}**", c["summary"]] for c in claims])
     body = [[t["claim"], t["test"], t["measure"], f"{t['statistic']:.3g}",
-             f"[{t['ci95_low']:.3g}, {t['ci95_high']:.3g}]", t["margin"], t["verdict"], str(t.get("runs", "")),
-             runs_to_decide_cell(t)] for t in tests]
-    detail = markdown_table(["Claim", "Test", "Measure", "Statistic", "95% CI", "Margin", "Verdict", "Runs",
-                             "Runs to decide"], body)
+             f"[{t['ci95_low']:.3g}, {t['ci95_high']:.3g}]", t["margin"], t["verdict"],
+             f"{t.get('runs', '')} ({runs_to_decide_cell(t)})"] for t in tests]
+    detail = markdown_table(["Claim", "Test", "Measure", "Statistic", "95% CI", "Margin", "Verdict",
+                             "Runs (to decide)"], body)
     notes = notes or "\n"  # the interval note is a paragraph of its own without notes
     return f"## {title}\n\n{head}\n{detail}\n{RUNS_TO_DECIDE_NOTE}{notes}{INTERVAL_NOTE}"
 
