@@ -56,7 +56,7 @@ def test_check_switched_off_keeps_verdicts_and_says_so_beside_each():
     assert {t["verdict"] for t in tests} == {"supported (convergence check off)"}
     text = claims_markdown("Claims: cnn", claims, tests)
     assert "| **supported (convergence check off)** | 4 supported (convergence check off) of 4 tests |" in text
-    assert text.count("| supported (convergence check off) |") == len(tests)  # each test row
+    assert text.count("| supported (convergence check off) (") == len(tests)  # each test row, its runs beside
 
 
 def test_claims_notes_say_the_intervals_are_conservative_for_related_rows():

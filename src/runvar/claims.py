@@ -395,11 +395,25 @@ def runs_to_decide_cell(test: Mapping) -> str:
     return f"{int(value)}"
 
 
+def verdict_cell(test: Mapping) -> str:
+    """A claims table's verdict cell: the verdict, then the test's runs and its runs to decide.
+
+    >>> verdict_cell({"verdict": "inconclusive", "runs": 10, "runs_to_decide": 29})
+    'inconclusive (10 runs; 29 to decide)'
+    >>> verdict_cell({"verdict": "supported", "runs": 10, "runs_to_decide": None})
+    'supported (10 runs; on margin)'
+    """
+    if test.get("runs") is None:
+        return str(test["verdict"])
+    decide = runs_to_decide_cell(test)
+    return f"{test['verdict']} ({int(test['runs'])} runs; {decide}{'' if decide == 'on margin' else ' to decide'})"
+
+
 #: The note below every table that shows runs to decide.
 RUNS_TO_DECIDE_NOTE = (
-    "Runs (to decide): the runs of the test's smaller row, and in brackets a planning figure, not a "
-    "result: the runs per row (every row grown in proportion) at which the 95% interval, shrunk as "
-    "1/sqrt(R - 1) around the observed effect, would decide the test; \"on margin\": no affordable "
+    "Beside each verdict: the runs of the test's smaller row, and \"to decide\", a planning figure, "
+    "not a result: the runs per row (every row grown in proportion) at which the 95% interval, shrunk "
+    "as 1/sqrt(R - 1) around the observed effect, would decide the test; \"on margin\": no affordable "
     "number of runs would (the effect sits on the margin). The effect itself moves from draw to draw.\n")
 
 
@@ -419,10 +433,9 @@ def claims_markdown(title: str, claims: Sequence[Mapping], tests: Sequence[Mappi
     head = markdown_table(["Claim", "", "Verdict", "Tests"],
                           [[c["claim"], c["text"], f"**{c['verdict']}**", c["summary"]] for c in claims])
     body = [[t["claim"], t["test"], t["measure"], f"{t['statistic']:.3g}",
-             f"[{t['ci95_low']:.3g}, {t['ci95_high']:.3g}]", t["margin"], t["verdict"],
-             f"{t.get('runs', '')} ({runs_to_decide_cell(t)})"] for t in tests]
-    detail = markdown_table(["Claim", "Test", "Measure", "Statistic", "95% CI", "Margin", "Verdict",
-                             "Runs (to decide)"], body)
+             f"[{t['ci95_low']:.3g}, {t['ci95_high']:.3g}]", t["margin"], verdict_cell(t)] for t in tests]
+    detail = markdown_table(["Claim", "Test", "Measure", "Statistic", "95% CI", "Margin", "Verdict (runs; to decide)"],
+                            body)
     notes = notes or "\n"  # the interval note is a paragraph of its own without notes
     return f"## {title}\n\n{head}\n{detail}\n{RUNS_TO_DECIDE_NOTE}{notes}{INTERVAL_NOTE}"
 
