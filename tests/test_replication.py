@@ -209,6 +209,22 @@ def test_the_command_writes_between_the_markers(tmp_path):
     assert "seed offset 1000, AMD EPYC, 2026-12-07" in text and "| **contradicts** |" in text
 
 
+def test_common_compares_only_what_both_draws_hold(tmp_path, capsys):
+    partial = {key: value for key, value in second_draw().items() if key not in ("selection", "language")}
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    save_json(first, first_draw())
+    save_json(second, partial)
+    args = [str(first), str(second), "--cpu", "AMD EPYC", "--dates", "2026-12-06", "2026-12-06"]
+    assert main(args) == 0
+    everything = capsys.readouterr().out
+    assert "(absent)" in everything
+    assert main([*args, "--common"]) == 0
+    common = capsys.readouterr().out
+    left_out = sum("(absent)" in line for line in everything.splitlines())
+    assert "(absent)" not in common and left_out > 0
+    assert f"{left_out} verdicts of only one draw are left out" in common
+
+
 def test_the_labels_come_from_the_configs_and_this_machine(tmp_path):
     assert seed_offset(REPO / "config" / "config.yaml") == 0
     assert seed_offset(REPO / "config" / "replicate.yaml") == 1000

@@ -278,6 +278,16 @@ def count_line(rows: Sequence[Row]) -> str:
             f"claim-level verdicts agreeing: {c['claims_agree']} of {c['claims']} ({each}).")
 
 
+def common_rows(rows: Sequence[Row]) -> list[Row]:
+    """The rows whose verdict both draws hold.
+
+    >>> [r.name for r in common_rows([Row("claim", "a", "supported", None, None, None),
+    ...                               Row("claim", "b", "supported", "supported", None, None)])]
+    ['b']
+    """
+    return [r for r in rows if r.first is not None and r.second is not None]
+
+
 # --- Markdown, labels and the command -------------------------------------------------------------
 
 def _distance(value: float | None) -> str:
@@ -337,13 +347,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="the CPU of each draw (one: both; default: this machine's, from /proc/cpuinfo)")
     parser.add_argument("--dates", nargs=2, metavar=("FIRST", "SECOND"),
                         help="each draw's date (default: the day its summary was written, UTC)")
+    parser.add_argument("--common", action="store_true",
+                        help="compare only the verdicts both draws hold (a second draw of part of the study), "
+                             "and say how many of the others were left out")
     args = parser.parse_args(argv)
     if args.cpu and len(args.cpu) > 2:
         parser.error("--cpu takes one model (both draws) or two (first, second)")
     cpus = (args.cpu * 2)[:2] if args.cpu else [cpu_model()] * 2
     dates = args.dates or [file_date(args.first), file_date(args.second)]
     labels = [DrawLabel(seed_offset(c), cpu, d) for c, cpu, d in zip(args.configs, cpus, dates)]
-    markdown = replication_markdown(compare(load_json(args.first), load_json(args.second)), labels)
+    rows = compare(load_json(args.first), load_json(args.second))
+    markdown = replication_markdown(common_rows(rows) if args.common else rows, labels)
+    if args.common and len(common_rows(rows)) < len(rows):
+        markdown += (f"\n{len(rows) - len(common_rows(rows))} verdicts of only one draw are left out "
+                     "(`--common`: the second draw ran part of the study).\n")
     if args.write:
         update_doc(args.write, markdown)
     else:
