@@ -66,7 +66,7 @@ test: $(STAMP)
 	$(VENV)/bin/pytest -q
 
 # no snakemake, no SLURM, nothing slow (pytest marks workflow, slurm, slow): under 2 minutes on
-# 2 cores (518 tests, 31 s wall, `/usr/bin/time make test-fast` on 2026-12-03; docs/benchmarks.md)
+# 2 cores (656 tests, 50 s wall under load, pytest with these marks on 2026-12-06, AMD EPYC)
 test-fast: $(STAMP)
 	$(VENV)/bin/pytest -q -m "not slow and not workflow and not slurm"
 
