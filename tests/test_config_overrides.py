@@ -1,7 +1,6 @@
 """Config values given on the command line (``snakemake --config``) arrive as strings and are
 read as YAML where the schema (or a model's or dataset's signature) wants no string."""
 
-import copy
 import json
 import re
 import shutil

@@ -3,7 +3,6 @@ state at the end of epoch E, the very state of the `none` run 1 the workflow tra
 predictions are checked bitwise), and an onset run started there is bitwise the run trained
 from epoch 0."""
 
-import numpy as np
 import pytest
 
 from runvar.config import derive_setup

@@ -77,7 +77,7 @@ def _undecided(summary: Mapping[str, Any]) -> str:
              for t in tests + arms if t not in decided and t not in gated and "runs_to_decide" in t]
     return (f"- Decided: {len(decided)} of {len(tests) + len(arms)} claim tests and weight-selection arms"
             + (f"; {len(gated)} wait on a plateau check" if gated else "")
-            + (f"; runs that would decide the rest at their observed effects (a planning figure): "
+            + ("; runs that would decide the rest at their observed effects (a planning figure): "
                + "; ".join(needs) if needs else "") + ".")
 
 

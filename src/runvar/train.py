@@ -28,7 +28,7 @@ from .models import build_from_block, set_stochastic_generator
 from .models.stacked import stack_models, stackable
 from .models.layers import REFERENCE_FULL_LR
 from .io import write_atomic
-from .seeds import RunSeeds, run_seeds
+from .seeds import RunSeeds
 
 
 @dataclass
