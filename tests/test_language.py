@@ -184,9 +184,10 @@ def test_plateau_check_on_validation_ppl(tmp_path):
     check = plateau_check("s", "all", paths["e"], paths["e2"], 1.0, VALID_PPL)
     assert check["valid_ppl"] == 41.0 and check["valid_ppl_double"] == pytest.approx(40.9)
     assert check["change"] == pytest.approx(-100 * 0.1 / 41)
-    # two runs 2 PPL apart: the change's SE, sqrt(2/2 + 1.28/2) = 1.28 PPL, is 3.1% of 41 and the 1%
-    # rule cannot tell
-    assert check["change_se"] == pytest.approx(100 * 1.28062 / 41, rel=1e-4)
+    # two runs that moved by +0.1 and -0.3 PPL: the change's SE, paired by run, is SD(0.1, -0.3) /
+    # sqrt(2) = 0.2 PPL, 0.49% of 41; |-0.24%| + 1.645 SE = 1.05% and the 1% rule cannot tell
+    assert check["change_se"] == pytest.approx(100 * 0.2 / 41, rel=1e-4)
     assert check["decision"] == "undecided" and not check["converged"]
+    assert plateau_check("s", "all", paths["e"], paths["e2"], 1.1, VALID_PPL)["decision"] == "on the plateau"
     assert check["curve_double"] == {"epochs": [2, 4], "valid_ppl": [41.0, pytest.approx(40.9)]}
     assert not plateau_check("s", "all", paths["e"], paths["e2"], 0.2, VALID_PPL)["converged"]

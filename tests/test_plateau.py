@@ -39,20 +39,43 @@ def test_plateau_check_compares_final_accuracy_at_e_and_2e(tmp_path):
     assert check["accuracy"] == pytest.approx(97.533333, abs=1e-4)
     assert check["accuracy_double"] == pytest.approx(97.9, abs=1e-9)
     assert check["change"] == pytest.approx(0.366667, abs=1e-5) and not check["converged"]
-    # SE of the change from 3 runs each: sqrt(0.2533/3 + 0.03/3) = 0.3073; 0.367 -/+ 1.645 SE
-    # straddles 0.3, so the check cannot tell, and says so
-    assert check["change_se"] == pytest.approx(0.30732, abs=1e-4) and check["decision"] == "undecided"
+    # SE of the change, paired by run: differences 0.8, 0.2, 0.1 points, SD 0.3786, / sqrt(3) = 0.2186;
+    # 0.367 -/+ 1.645 SE straddles 0.3, so the check cannot tell, and says so
+    assert check["change_se"] == pytest.approx(0.21858, abs=1e-4) and check["decision"] == "undecided"
     assert check["runs_to_decide"] == int(np.ceil(3 * (1.645 * check["change_se"] / (0.366667 - 0.3)) ** 2))
     assert (check["epochs"], check["double_epochs"]) == (8, 16)
     assert check["curve"]["epochs"] == [2, 4, 6, 8]  # only evaluated epochs
     assert check["cross_entropy_change_pct"] == pytest.approx(100 * (0.021 - 0.024667) / 0.024667, rel=1e-3)
-    # on the plateau only when the change is below the threshold by 1.645 SE: 0.367 + 0.506 < 1
+    # on the plateau only when the change is below the threshold by 1.645 SE: 0.367 + 0.360 < 1
     assert plateau_check("cnn", "all", short, long, max_change=0.5)["decision"] == "undecided"
     wide = plateau_check("cnn", "all", short, long, max_change=1.0)
     assert wide["converged"] and wide["decision"] == "on the plateau"
-    far = histories(tmp_path, "f", [0.990, 0.991, 0.992], 16)  # +1.6 points, SE 0.29
+    far = histories(tmp_path, "f", [0.990, 0.991, 0.992], 16)  # +1.57 points, SE 0.23
     off = plateau_check("cnn", "all", short, far, max_change=0.3)
     assert off["decision"] == "not on the plateau" and not off["converged"]
+
+
+def test_the_change_is_paired_by_run(tmp_path):
+    """Run r at 2E has every seed of run r at E: what the two share (a selection arm's candidate
+    weights, an initialisation) cancels in the change's SE. The same finals paired otherwise
+    leave that spread in, and runs that are not the same are refused."""
+    short = histories(tmp_path, "e", [0.960, 0.970, 0.980], 8)
+    along = plateau_check("cnn", "all", short, histories(tmp_path, "a", [0.962, 0.971, 0.983], 16), 0.3)
+    across = plateau_check("cnn", "all", short, histories(tmp_path, "x", [0.983, 0.962, 0.971], 16), 0.3)
+    assert along["change"] == pytest.approx(across["change"])
+    # differences 0.2, 0.1, 0.3 points: SD 0.1, SE 0.0577; swapped: 2.3, -0.8, -0.9, SE 1.05
+    assert along["change_se"] == pytest.approx(0.1 / np.sqrt(3), abs=1e-4) and along["decision"] == "on the plateau"
+    assert across["change_se"] == pytest.approx(1.0504, abs=1e-3) and across["decision"] == "undecided"
+    with pytest.raises(ValueError, match="pairs run r at E with run r at 2E"):
+        plateau_check("cnn", "all", short, histories(tmp_path, "s", [0.96, 0.97], 16), 0.3)
+    seeds = []
+    for run in (1, 2):
+        (tmp_path / "E" / f"seed{run}").mkdir(parents=True)
+        (tmp_path / "D" / f"seed{3 - run}").mkdir(parents=True)
+        seeds.append((write_history(tmp_path / "E" / f"seed{run}" / "history.csv", [0.97], [0.1]),
+                      write_history(tmp_path / "D" / f"seed{3 - run}" / "history.csv", [0.97], [0.1])))
+    with pytest.raises(ValueError, match=r"runs \['seed1', 'seed2'\] at E, \['seed2', 'seed1'\] at 2E"):
+        plateau_check("cnn", "all", [e for e, _ in seeds], [d for _, d in seeds], 0.3)
 
 
 def test_with_plateau_marks_a_metrics_row():

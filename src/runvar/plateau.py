@@ -98,13 +98,29 @@ def relative_change_pct(before: float, after: float) -> float:
 
 
 def change_standard_error(before: np.ndarray, after: np.ndarray) -> float:
-    """The standard error of the difference of two means, sqrt(s1^2/n1 + s2^2/n2) with sample
-    variances (ddof 1): the precision of a plateau check's change (docs/protocol.md: at most 0.1 points).
+    """The standard error of a plateau check's change, the mean of the per-run differences
+    ``after - before``: their sample SD (ddof 1) over sqrt(n). The check is a paired design (run r
+    at 2E epochs has every seed of run r at E), so what the runs share cancels: each selection
+    arm's fixed candidate weights, each run's initialisation. ``before`` and ``after`` are the
+    same runs, in the same order.
 
-    >>> round(change_standard_error(np.array([97.0, 98.0, 99.0]), np.array([98.0, 98.0, 98.0, 98.0])), 4)
-    0.5774
+    >>> round(change_standard_error(np.array([97.0, 98.0, 99.0]), np.array([97.5, 98.0, 99.4])), 4)
+    0.1528
     """
-    return float(np.sqrt(np.var(before, ddof=1) / len(before) + np.var(after, ddof=1) / len(after)))
+    if len(before) != len(after):
+        raise ValueError(f"a plateau check pairs run r at E with run r at 2E epochs: got {len(before)} "
+                         f"runs at E and {len(after)} at 2E")
+    differences = np.asarray(after, dtype=float) - np.asarray(before, dtype=float)
+    return float(np.std(differences, ddof=1) / np.sqrt(len(differences)))
+
+
+def _same_runs(histories: Sequence[str | os.PathLike[str]], double_histories: Sequence[str | os.PathLike[str]]) -> None:
+    """Refuse checks whose two lists are not the same runs in the same order (``seedN`` folders)."""
+    names = [os.path.basename(os.path.dirname(os.fspath(p))) for p in histories]
+    doubles = [os.path.basename(os.path.dirname(os.fspath(p))) for p in double_histories]
+    if all(n.startswith("seed") for n in names + doubles) and names != doubles:
+        raise ValueError(f"a plateau check pairs run r at E with run r at 2E epochs: runs {names} at E, "
+                         f"{doubles} at 2E")
 
 
 def _finals_and_curve(paths: Sequence[str | os.PathLike[str]], metric: PlateauMetric) -> tuple[np.ndarray, dict[str, list]]:
@@ -129,8 +145,10 @@ def plateau_check(
     the mean final ``metric`` by less than ``max_change`` (points, or percent if relative)?
 
     ``histories`` are the ``history.csv`` of runs 1..n of (setup, variant), ``double_histories``
-    those of the same runs of the setup with doubled epochs.
+    those of the same runs, in the same order, of the setup with doubled epochs (the change's SE
+    is that of a paired difference: :func:`change_standard_error`).
     """
+    _same_runs(histories, double_histories)
     finals, curve = _finals_and_curve(histories, metric)
     finals2, curve2 = _finals_and_curve(double_histories, metric)
     value, value2 = float(finals.mean()), float(finals2.mean())

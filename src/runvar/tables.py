@@ -166,7 +166,8 @@ def plateau_markdown(frame: pd.DataFrame, title: str) -> str:
             for _, r in frame.iterrows()]
     notes = ("\nPlateau rule (docs/protocol.md): the same seeds trained for twice the epochs change the "
              "mean final test accuracy by less than the threshold. SE of change: the standard error of the "
-             "difference of the two means, sqrt(s1^2/n1 + s2^2/n2) over the runs' final accuracies; the "
+             "mean of the runs' differences (run r at 2E has every seed of run r at E: a paired design), "
+             "SD of the differences / sqrt(n), over the runs' final accuracies; the "
              "check's precision (wanted: at most 0.1 points). The check decides with it (two one-sided "
              "tests at 5%): on the plateau when |change| + 1.645 SE is below the threshold, not on it when "
              "|change| - 1.645 SE is above, otherwise undecided: more runs or a longer recipe would decide "
