@@ -185,12 +185,21 @@ def seeds_per_job(config: Mapping) -> int:
 
 
 def seed_chunks(runs: int, size: int, first: int = 1) -> list[list[int]]:
-    """Seeds ``first``..``runs`` in consecutive chunks of ``size``: the seeds of one training job each.
+    """Seeds ``first``..``runs`` in chunks that end at multiples of ``size``: the seeds of one
+    training job each. Aligned, so that a row of R runs (R a multiple of ``size``) needs whole
+    chunks only, whether its runs start at seed 1 or at seed 2 (a single-source variant's run 1 is
+    the ``none`` run): a 10-run row starting at seed 2 trains seeds 2-5 and 6-10, not 2-6 and 7-11.
 
-    >>> seed_chunks(10, 4), seed_chunks(5, 2, first=2)
-    ([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]], [[2, 3], [4, 5]])
+    >>> seed_chunks(10, 4), seed_chunks(11, 5, first=2)
+    ([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]], [[2, 3, 4, 5], [6, 7, 8, 9, 10], [11]])
     """
-    return [list(range(start, min(start + size, runs + 1))) for start in range(first, runs + 1, size)]
+    chunks = []
+    start = first
+    while start <= runs:
+        end = min((start - 1) // size * size + size, runs)
+        chunks.append(list(range(start, end + 1)))
+        start = end + 1
+    return chunks
 
 
 #: Cluster resources of a job whose kind the config's ``resources`` block does not set.
