@@ -1,19 +1,23 @@
-"""The recipe sweep behind config/config.yaml's training lengths (not a speed benchmark).
+"""The recipe sweep behind the configs' training lengths (not a speed benchmark).
 
-For each candidate recipe (a setup of the default config, with overrides) and each number of
-epochs E, trains runs 1-3 of the `init` variant on the default MNIST-1D split and prints the
-mean final test accuracy and CE; a recipe is on its plateau when doubling E changes the mean
-accuracy by less than 0.3 points (docs/protocol.md, Convergence). Recipes are chosen by this, never by
-the verdicts they give. Two processes, one torch thread each:
+For each candidate recipe (a setup of the config, with overrides) and each number of epochs E,
+trains runs 1..R of one variant (default: the plateau check's, runs 1-10 of `all`, with the
+study's seeds) on the config's MNIST-1D data and prints the mean final test accuracy and CE.
+Between E and 2E it prints the plateau check as the workflow decides it (docs/protocol.md,
+Convergence): the change of the mean, its SE paired by run, and the decision at the config's
+threshold, with the runs that would decide. Recipes are chosen by this, never by the verdicts
+they give.
 
-    .venv/bin/python benchmarks/recipe_sweep.py cnn1d:120,240 linear:100,200,400@batch_size=4000,lr=0.5
+    .venv/bin/python benchmarks/recipe_sweep.py sel.lenet.k8:400,800 linear:100,200@batch_size=4000,lr=0.5
 
 Each argument is SETUP:E1,E2,...[@key=value,...] (keys: batch_size, lr, weight_decay,
-momentum, crop_padding).
+momentum, crop_padding). Options: --config (default config/config.yaml), --runs, --variant,
+--processes (worker processes, one torch thread each), --stack (runs trained as one stacked model).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -29,68 +33,108 @@ sys.path.insert(0, str(REPO / "src"))
 from runvar.config import deep_merge, load_schema, validate_config  # noqa: E402
 from runvar.config.files import read_config_file  # noqa: E402
 from runvar.data import load_dataset, prepare_dataset  # noqa: E402
+from runvar.plateau import change_standard_error, check_runs_to_decide, plateau_decision  # noqa: E402
 from runvar.seeds import run_seeds  # noqa: E402
 from runvar.studies import plan_studies  # noqa: E402
-from runvar.train import train_run  # noqa: E402
+from runvar.train import train_runs  # noqa: E402
+
+OPTIMIZER_KEYS = ("lr", "weight_decay", "momentum")
+
+
+def resolved_config(path: Path) -> dict:
+    """The config at ``path``, validated, with every study's derived setups among its setups."""
+    config = validate_config(read_config_file(path), load_schema(REPO / "config/schema.yaml"))
+    for plan in plan_studies(config).values():
+        config["setups"].update(plan.setups)
+    return config
 
 
 def default_setups() -> dict[str, dict]:
     """The setups of config/full.yaml (the quick study's and the full study's), resolved."""
-    config = read_config_file(REPO / "config/full.yaml")
-    config = validate_config(config, load_schema(REPO / "config/schema.yaml"))
-    setups = dict(config["setups"])
-    for plan in plan_studies(config).values():
-        setups.update(plan.setups)
-    return setups
+    return resolved_config(REPO / "config/full.yaml")["setups"]
 
 
 def parse(arg: str) -> tuple[str, list[int], dict]:
+    """``SETUP:E1,E2[@key=value,...]`` as (setup, epochs, override)."""
     head, _, options = arg.partition("@")
     name, _, epochs = head.partition(":")
     override: dict = {}
     for item in filter(None, options.split(",")):
         key, _, value = item.partition("=")
-        if key in ("lr", "weight_decay", "momentum"):
+        if key in OPTIMIZER_KEYS:
             override.setdefault("optimizer", {})[key] = float(value)
         elif key == "batch_size":
             override["batch_size"] = int(value)
         elif key == "crop_padding":
             override["augment"] = {"crop_padding": int(value)}
         else:
-            raise SystemExit(f"unknown override {key!r}; allowed: batch_size, lr, weight_decay, momentum, crop_padding")
+            raise SystemExit(f"unknown override {key!r}; allowed: batch_size, crop_padding, {', '.join(OPTIMIZER_KEYS)}")
+    if not epochs:
+        raise SystemExit(f"{arg!r}: give the epochs to try, e.g. {name}:100,200")
     return name, [int(e) for e in epochs.split(",")], override
 
 
-def train(job: tuple[str, dict, str, int, int]) -> tuple[str, int, int, float, float, float]:
-    label, setup, data_path, epochs, run = job
+def train(job: tuple[str, dict, str, int, str, list[int], int]) -> list[tuple[str, int, int, float, float, float]]:
+    """One worker's share: runs ``runs`` of (setup at ``epochs``), stacked where they can be."""
+    label, setup, data_path, epochs, variant, runs, stack = job
     torch.set_num_threads(1)
-    setup = dict(setup, epochs=epochs, evaluate_every=max(1, epochs // 16))
+    setup = dict(setup, epochs=epochs)
+    data = load_dataset(data_path)
     started = time.perf_counter()
-    result = train_run(setup, load_dataset(data_path), run_seeds("init", run), log=lambda line: None)
-    final = result.history[-1]
-    return label, epochs, run, 100 * final["test_accuracy"], final["test_cross_entropy"], time.perf_counter() - started
+    results = list(train_runs(setup, data, [run_seeds(variant, r) for r in runs], log=lambda line: None, stack=stack))
+    seconds = (time.perf_counter() - started) / len(runs)
+    return [(label, epochs, run, 100 * r.history[-1]["test_accuracy"], r.history[-1]["test_cross_entropy"], seconds)
+            for run, r in zip(runs, results)]
 
 
-def main(args: list[str]) -> None:
-    if not args:
-        raise SystemExit(__doc__)
-    setups = default_setups()
+def report(results: list[tuple], max_change: float) -> None:
+    """Each recipe's mean at each E; the plateau check between E and 2E."""
+    print(f"{'recipe':40s} {'E':>5s} {'acc (%)':>8s} {'CE':>7s} {'s/run':>6s}  check E -> 2E")
+    for label in dict.fromkeys(r[0] for r in results):
+        finals = {}
+        for epochs in sorted({r[1] for r in results if r[0] == label}):
+            rows = sorted((r for r in results if r[0] == label and r[1] == epochs), key=lambda r: r[2])
+            finals[epochs] = np.array([r[3] for r in rows])
+            check = ""
+            if epochs % 2 == 0 and epochs // 2 in finals:
+                before, after = finals[epochs // 2], finals[epochs]
+                change, se = float(after.mean() - before.mean()), change_standard_error(before, after)
+                needed = check_runs_to_decide(change, se, max_change, len(before))
+                check = (f"  {change:+.2f} (SE {se:.2f}): {plateau_decision(change, se, max_change)}"
+                         f"; about {needed} runs would decide")
+            print(f"{label:40s} {epochs:5d} {finals[epochs].mean():8.2f} {np.mean([r[4] for r in rows]):7.4f} "
+                  f"{np.mean([r[5] for r in rows]):6.1f}{check}")
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("recipes", nargs="+", help="SETUP:E1,E2,...[@key=value,...]")
+    parser.add_argument("--config", type=Path, default=REPO / "config/config.yaml")
+    parser.add_argument("--runs", type=int, help="runs 1..R (default: the config's plateau.runs)")
+    parser.add_argument("--variant", help="default: the config's plateau.variant")
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--stack", type=int, default=5)
+    args = parser.parse_args(argv)
+    config = resolved_config(args.config)
+    plateau = config.get("plateau", {})
+    runs = list(range(1, (args.runs or int(plateau.get("runs", 10))) + 1))
+    variant = args.variant or plateau.get("variant", "all")
+    chunks = [runs[i:i + args.stack] for i in range(0, len(runs), args.stack)]
     with tempfile.TemporaryDirectory() as tmp:
         data = str(Path(tmp) / "mnist1d.npz")
-        prepare_dataset("mnist1d", data, num_samples=5000, train_split=0.8, seed=42)
+        prepare_dataset("mnist1d", data, **config["datasets"]["mnist1d"])
         jobs = []
-        for arg in args:
+        for arg in args.recipes:
             name, epochs, override = parse(arg)
+            if name not in config["setups"]:
+                raise SystemExit(f"no setup {name!r} in {args.config}; setups: {', '.join(sorted(config['setups']))}")
             label = name + (f" @{arg.partition('@')[2]}" if override else "")
-            jobs += [(label, deep_merge(setups[name], override), data, e, run) for e in epochs for run in (1, 2, 3)]
-        with Pool(2) as pool:
-            results = pool.map(train, jobs)
-    print(f"{'recipe':40s} {'E':>5s} {'acc (%)':>8s} {'CE':>7s} {'s/run':>6s}")
-    for label in dict.fromkeys(r[0] for r in results):
-        for epochs in dict.fromkeys(r[1] for r in results if r[0] == label):
-            rows = [r for r in results if r[0] == label and r[1] == epochs]
-            print(f"{label:40s} {epochs:5d} {np.mean([r[3] for r in rows]):8.2f} "
-                  f"{np.mean([r[4] for r in rows]):7.4f} {np.mean([r[5] for r in rows]):6.1f}")
+            setup = deep_merge(config["setups"][name], override)
+            jobs += [(label, setup, data, e, variant, chunk, args.stack) for e in epochs for chunk in chunks]
+        with Pool(args.processes) as pool:
+            results = [row for rows in pool.map(train, jobs, chunksize=1) for row in rows]
+    print(f"runs {runs[0]}-{runs[-1]} of `{variant}`, {args.config.name}'s data and seeds")
+    report(results, float(plateau.get("max_change", 0.3)))
 
 
 if __name__ == "__main__":
