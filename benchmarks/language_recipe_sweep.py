@@ -1,12 +1,13 @@
 """The recipe sweep behind config/config.yaml's language setup (not a speed benchmark).
 
 For each candidate recipe (overrides of the default config's language setup) and its epochs E,
-trains runs 1-3 of `all` at E and at 2E epochs on the offline pydoc corpus and prints the mean
-final validation PPL at both, its relative change (the plateau rule: < 1%), the test PPL and
-the CPU seconds of one run at E. Recipes are chosen by the plateau and the cost, never by the
-verdicts they give. One process, one torch thread:
+trains runs 1..R of `all` (``--runs``, default 10: the workflow's check) at E and at 2E epochs on
+the offline pydoc corpus and prints the mean final validation PPL at both, its relative change
+with its SE paired by run and the check's decision as the workflow makes it (the plateau rule:
+< 1%, by two one-sided tests), the test PPL and the CPU seconds of one run at E. Recipes are
+chosen by the plateau and the cost, never by the verdicts they give. One process, one torch thread:
 
-    .venv/bin/python benchmarks/language_recipe_sweep.py 'epochs=6' 'epochs=8,train_tokens=20000'
+    .venv/bin/python benchmarks/language_recipe_sweep.py [--runs 10] 'epochs=6' 'epochs=8,train_tokens=20000'
 
 Each argument is comma-separated key=value overrides (keys: epochs, batch_size, bptt, lr,
 schedule, clip, train_tokens, vocab_size, and model keys embedding, hidden, layers, dropout, dropouth, dropouti,
@@ -20,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +30,7 @@ sys.path.insert(0, str(REPO / "src"))
 from runvar.language.config import resolve_block  # noqa: E402
 from runvar.language.corpus import pydoc_corpus  # noqa: E402
 from runvar.language.train import train_language_run  # noqa: E402
+from runvar.plateau import change_standard_error, plateau_decision  # noqa: E402
 from runvar.seeds import run_seeds  # noqa: E402
 
 MODEL_KEYS = ("embedding", "hidden", "layers", "dropout", "dropouth", "dropouti", "dropoute", "wdrop")
@@ -53,7 +56,8 @@ def parse(arg: str, base: dict, corpus_options: dict) -> tuple[dict, dict]:
     return setup, options
 
 
-def mean_final(setup: dict, corpus, runs: int = 3) -> tuple[float, float, float]:
+def finals(setup: dict, corpus, runs: int) -> tuple[np.ndarray, float, float]:
+    """Runs 1..``runs`` of `all`: each one's final validation PPL; the mean test PPL and CPU s per run."""
     valid, test, cpu = [], [], []
     for run in range(1, runs + 1):
         start = time.process_time()
@@ -61,22 +65,26 @@ def mean_final(setup: dict, corpus, runs: int = 3) -> tuple[float, float, float]
         cpu.append(time.process_time() - start)
         valid.append(result.record["valid_ppl"])
         test.append(result.record["test_ppl"])
-    return sum(valid) / runs, sum(test) / runs, sum(cpu) / runs
+    return np.array(valid), float(np.mean(test)), float(np.mean(cpu))
 
 
-def main(args: list[str]) -> None:
+def main(argv: list[str]) -> None:
+    runs = 10
+    if argv[:1] == ["--runs"]:
+        runs, argv = int(argv[1]), argv[2:]
     base, corpus_options = default_setup()
-    print("| recipe | E | valid PPL at E | at 2E | change (%) | test PPL at E | CPU s per run at E |")
-    print("|---|---|---|---|---|---|---|")
-    for arg in args or [""]:
+    print(f"runs 1-{runs} of `all`; change and its SE (paired by run) in % of the PPL at E; the 1% rule decided")
+    print("| recipe | E | valid PPL at E | at 2E | change (%) | SE (%) | check | test PPL at E | CPU s per run at E |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for arg in argv or [""]:
         setup, options = parse(arg, base, corpus_options)
         corpus = pydoc_corpus(options.get("vocab_size"))
-        valid, test, cpu = mean_final(setup, corpus)
-        doubled = {**setup, "epochs": 2 * int(setup["epochs"])}
-        valid2, _, _ = mean_final(doubled, corpus)
-        change = 100.0 * (valid2 - valid) / valid
-        print(f"| {arg or 'config'} | {setup['epochs']} | {valid:.2f} | {valid2:.2f} | {change:+.2f} | "
-              f"{test:.2f} | {cpu:.1f} |", flush=True)
+        valid, test, cpu = finals(setup, corpus, runs)
+        valid2, _, _ = finals({**setup, "epochs": 2 * int(setup["epochs"])}, corpus, runs)
+        change = 100.0 * (valid2.mean() - valid.mean()) / valid.mean()
+        se = 100.0 * change_standard_error(valid, valid2) / valid.mean()
+        print(f"| {arg or 'config'} | {setup['epochs']} | {valid.mean():.2f} | {valid2.mean():.2f} | {change:+.2f} | "
+              f"{se:.2f} | {plateau_decision(change, se, 1.0)} | {test:.2f} | {cpu:.1f} |", flush=True)
 
 
 if __name__ == "__main__":
