@@ -368,105 +368,211 @@ def _train_group(
     save_states_at: Sequence[int] = (),
 ) -> list[RunResult]:
     """Train the runs of ``seeds_list`` side by side: as one stacked model when
-    ``stacked``, else the one run's own model (the only case that checkpoints)."""
+    ``stacked``, else the one run's own model (the only case that checkpoints).
+
+    The loop reads as a run goes: build what the group trains (:func:`_build_group`), put it
+    at an onset start or a checkpoint (:func:`_restore`), then each epoch switch sources and
+    flip bits (:func:`_switch_and_flip`), train (:func:`_train_epoch`), evaluate, append and
+    log the history rows (:func:`_epoch_rows`) and keep the states asked for
+    (:func:`_keep_state`); last, each run's result (:func:`_run_results`)."""
     started = time.perf_counter()
-    device, mode = _configure(setup, seeds_list)
+    group = _build_group(setup, data, seeds_list, stacked)
+    if save_states_at and seeds_list[0] != seeds_list[0].base_run():
+        raise ValueError(f"training states are kept for onset runs of the `none` run 1 only, not of {seeds_list[0].as_dict()}")
+    progress = _restore(group, start, checkpoint, log)
+    for epoch in range(progress.first_epoch, group.epochs):
+        _switch_and_flip(epoch, seeds_list, group.sources, group.models, progress.bitflips, group.bitflip_param, log)
+        generators = _dropout_generators(group)
+        epoch_start = time.perf_counter()
+        loss_sums, corrects, lr = _train_epoch(group.net, group.optimizer, group.data, group.sources, setup, epoch,
+                                               group.lr_of_step, stacked, generators)
+        seconds = (time.perf_counter() - epoch_start) / group.runs
+        _epoch_rows(group, progress, epoch, lr, loss_sums, corrects, seconds, log)
+        _keep_state(group, progress, epoch, save_states_at, checkpoint)
+    return _run_results(group, progress, start, wall=(time.perf_counter() - started) / group.runs)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """What :func:`_train_group` trains: the runs ``seeds`` of ``setup`` on ``device`` (with
+    the ``execution`` settings in force), their ``data`` there, each run's ``sources`` and
+    ``models``, the ``net`` that trains them (their stack when ``stacked``, else the one
+    model), its ``optimizer`` and the LR of each step; the schedule's ``epochs`` and
+    ``cycles``, how often the test set is evaluated and checkpoints are written, the
+    parameter a bit flip picks from, and the checkpoint ``key`` of the (first) run."""
+
+    setup: dict[str, Any]
+    seeds: list[RunSeeds]
+    stacked: bool
+    device: torch.device
+    execution: dict[str, Any]
+    data: Dataset
+    sources: list[Sources]
+    models: list[nn.Module]
+    net: nn.Module
+    optimizer: torch.optim.SGD
+    lr_of_step: Callable[[int], float]
+    epochs: int
+    cycles: int
+    evaluate_every: int
+    checkpoint_every: int
+    bitflip_param: str
+    key: str
+
+    @property
+    def runs(self) -> int:
+        """How many runs train together."""
+        return len(self.seeds)
+
+    @property
+    def n_train(self) -> int:
+        """How many training examples an epoch takes."""
+        return len(self.data.y_train)
+
+
+def _build_group(setup: dict[str, Any], data: Dataset, seeds_list: list[RunSeeds], stacked: bool) -> _Group:
+    """Everything the runs ``seeds_list`` of ``setup`` train with, fresh: threads and kernels
+    set, the data on the device, the runs' generators, models (from their ``init`` seeds),
+    optimizer and LR schedule; refuses epochs that are not a multiple of the cycles."""
+    device, execution = _configure(setup, seeds_list)
     data = data.to(device)
-    runs = len(seeds_list)
     sources = [Sources(s, device) for s in seeds_list]
     models = [build_from_block(setup["model"], data.input_shape, data.num_classes, s.init).to(device)
               for s in seeds_list]
     net: nn.Module = stack_models(setup["model"], models).to(device) if stacked else models[0]
     bitflip_param = setup.get("bitflip", {}).get("parameter", "first")
-
     epochs, batch_size = int(setup["epochs"]), int(setup["batch_size"])
-    schedule = setup.get("schedule", {})
-    cycles = int(schedule.get("cycles", 1))
+    cycles = int(setup.get("schedule", {}).get("cycles", 1))
     if epochs % cycles:
         raise ValueError(f"epochs ({epochs}) must be a multiple of schedule.cycles ({cycles})")
     optimizer = make_optimizer(net.runs if stacked else net, setup["optimizer"])
-    n_train = len(data.y_train)
-    lr_of_step = step_lrs(setup, math.ceil(n_train / batch_size))
+    lr_of_step = step_lrs(setup, math.ceil(len(data.y_train) / batch_size))
     every = int(setup.get("checkpoint_every", 0))
     evaluate_every = int(setup.get("evaluate_every", 1))
     key = digest({"setup": setup, "seeds": seeds_list[0].as_dict()})
+    return _Group(setup=setup, seeds=seeds_list, stacked=stacked, device=device, execution=execution, data=data,
+                  sources=sources, models=models, net=net, optimizer=optimizer, lr_of_step=lr_of_step, epochs=epochs,
+                  cycles=cycles, evaluate_every=evaluate_every, checkpoint_every=every, bitflip_param=bitflip_param,
+                  key=key)
 
-    histories: list[list[dict[str, float]]] = [[] for _ in seeds_list]
-    snapshots: list[list[tuple[np.ndarray, dict[str, torch.Tensor]]]] = [[] for _ in seeds_list]
-    bitflips: list[dict | None] = [None] * runs
-    first_epoch = 0
-    states: dict[int, dict[str, Any]] = {}
-    if save_states_at and seeds_list[0] != seeds_list[0].base_run():
-        raise ValueError(f"training states are kept for onset runs of the `none` run 1 only, not of {seeds_list[0].as_dict()}")
+
+@dataclass
+class _Progress:
+    """What the runs of a :class:`_Group` have so far, run by run: history rows, cycle-end
+    snapshots (test logits, weights), bit-flip records and the latest test logits; the
+    training states kept for onset runs (:func:`_onset_state`, the first run's), the epoch
+    training goes on from and the checkpoint epoch it resumed at (0: none)."""
+
+    histories: list[list[dict[str, float]]]
+    snapshots: list[list[tuple[np.ndarray, dict[str, torch.Tensor]]]]
+    bitflips: list[dict | None]
+    test_logits: list[torch.Tensor]
+    states: dict[int, dict[str, Any]] = field(default_factory=dict)
+    first_epoch: int = 0
+    resumed_epoch: int = 0
+
+
+def _restore(group: _Group, start: dict[str, Any] | None, checkpoint: str | os.PathLike[str] | None,
+             log: Callable[[str], None]) -> _Progress:
+    """The group's progress before its first epoch: nothing, or the `none` run 1's state
+    ``start`` (:func:`_start_from`) for every run, and then the first run's ``checkpoint`` if
+    one of this setup and seeds is there (:func:`load_checkpoint`, :func:`_resume`)."""
+    runs = group.runs
+    progress = _Progress(histories=[[] for _ in range(runs)], snapshots=[[] for _ in range(runs)],
+                         bitflips=[None] * runs, test_logits=[torch.empty(0)] * runs)
     if start is not None:
-        first_epoch = _start_from(start, setup, seeds_list, models, optimizer, sources)
-        histories = [copy.deepcopy(start["history"]) for _ in seeds_list]
-        snapshots = [list(start["snapshots"]) for _ in seeds_list]
-        log(f"starting at epoch {first_epoch} from the `none` run 1's state (all seeds 1 before it)")
-    resumed, resumed_epoch = load_checkpoint(checkpoint, key, log), 0
+        progress.first_epoch = _start_from(start, group.setup, group.seeds, group.models, group.optimizer, group.sources)
+        progress.histories = [copy.deepcopy(start["history"]) for _ in range(runs)]
+        progress.snapshots = [list(start["snapshots"]) for _ in range(runs)]
+        log(f"starting at epoch {progress.first_epoch} from the `none` run 1's state (all seeds 1 before it)")
+    resumed = load_checkpoint(checkpoint, group.key, log)
     if resumed is not None:
-        first_epoch = resumed_epoch = _resume(resumed, net, optimizer, sources[0])
-        histories[0], bitflips[0] = resumed["history"], resumed["bitflip"]
-        snapshots[0] = [(logits, weights) for logits, weights in resumed["snapshots"]]
+        progress.first_epoch = progress.resumed_epoch = _resume(resumed, group.net, group.optimizer, group.sources[0])
+        progress.histories[0], progress.bitflips[0] = resumed["history"], resumed["bitflip"]
+        progress.snapshots[0] = [(logits, weights) for logits, weights in resumed["snapshots"]]
+    return progress
 
-    test_logits: list[torch.Tensor] = [torch.empty(0)] * runs
-    for epoch in range(first_epoch, epochs):
-        _switch_and_flip(epoch, seeds_list, sources, models, bitflips, bitflip_param, log)
-        generators = [own["stochastic"] for own in sources]
-        if not stacked:
-            set_stochastic_generator(net, generators[0])
-        epoch_start = time.perf_counter()
-        loss_sums, corrects, lr = _train_epoch(net, optimizer, data, sources, setup, epoch, lr_of_step, stacked, generators)
-        seconds = (time.perf_counter() - epoch_start) / runs
-        cycle_end = cycles > 1 and (epoch + 1) % (epochs // cycles) == 0
-        evaluate = (epoch + 1) % evaluate_every == 0 or epoch + 1 == epochs or cycle_end
-        for run in range(runs):
-            row = _history_row(epoch + 1, lr, loss_sums[run] / n_train, corrects[run] / n_train, seconds)
-            if evaluate:  # the test set only where the history, a snapshot or the end needs it
-                test_logits[run] = _evaluate(models[run], data, row, snapshots[run] if cycle_end else None)
-            histories[run].append(row)
-            tested = f" test acc {row['test_accuracy']:.4f} CE {row['test_cross_entropy']:.4f}" if evaluate else ""
-            who = f"[stack {run + 1}/{runs}] " if stacked else ""
-            log(f"{who}epoch {epoch + 1}/{epochs} loss {row['train_loss']:.4f}{tested}")
-        if epoch + 1 in save_states_at:
-            states[epoch + 1] = _onset_state(setup, epoch + 1, models[0], optimizer, sources[0], histories[0], snapshots[0])
-        if checkpoint is not None and every and (epoch + 1) % every == 0 and epoch + 1 < epochs:
-            save_checkpoint(checkpoint, {
-                "key": key, "epoch": epoch + 1, "model": net.state_dict(),
-                "optimizer": optimizer.state_dict(), "generators": sources[0].state(),
-                "history": histories[0], "bitflip": bitflips[0], "snapshots": snapshots[0],
-            })
 
+def _dropout_generators(group: _Group) -> list[torch.Generator]:
+    """Each run's ``stochastic`` generator of the epoch about to start (after the onset
+    switch); a run alone draws its dropout from it from now on."""
+    generators = [own["stochastic"] for own in group.sources]
+    if not group.stacked:
+        set_stochastic_generator(group.net, generators[0])
+    return generators
+
+
+def _epoch_rows(group: _Group, progress: _Progress, epoch: int, lr: float, loss_sums: Sequence[float],
+                corrects: Sequence[int], seconds: float, log: Callable[[str], None]) -> None:
+    """Each run's history row of (0-based) ``epoch``, appended and logged: the training
+    metrics, and the test set's where due (every ``evaluate_every`` epochs, each cycle end,
+    the last epoch), which also sets the run's test logits and at a cycle end its snapshot."""
+    n_train = group.n_train
+    cycle_end = group.cycles > 1 and (epoch + 1) % (group.epochs // group.cycles) == 0
+    evaluate = (epoch + 1) % group.evaluate_every == 0 or epoch + 1 == group.epochs or cycle_end
+    for run in range(group.runs):
+        row = _history_row(epoch + 1, lr, loss_sums[run] / n_train, corrects[run] / n_train, seconds)
+        if evaluate:  # the test set only where the history, a snapshot or the end needs it
+            snapshots = progress.snapshots[run] if cycle_end else None
+            progress.test_logits[run] = _evaluate(group.models[run], group.data, row, snapshots)
+        progress.histories[run].append(row)
+        tested = f" test acc {row['test_accuracy']:.4f} CE {row['test_cross_entropy']:.4f}" if evaluate else ""
+        who = f"[stack {run + 1}/{group.runs}] " if group.stacked else ""
+        log(f"{who}epoch {epoch + 1}/{group.epochs} loss {row['train_loss']:.4f}{tested}")
+
+
+def _keep_state(group: _Group, progress: _Progress, epoch: int, save_states_at: Sequence[int],
+                checkpoint: str | os.PathLike[str] | None) -> None:
+    """At the end of (0-based) ``epoch``: the first run's state for onset runs if its epoch is
+    in ``save_states_at`` (:func:`_onset_state`), and a ``checkpoint`` every
+    ``checkpoint_every`` epochs but the last (the one run's weights, optimizer, generators,
+    history, bit flip and snapshots)."""
+    if epoch + 1 in save_states_at:
+        progress.states[epoch + 1] = _onset_state(group.setup, epoch + 1, group.models[0], group.optimizer,
+                                                  group.sources[0], progress.histories[0], progress.snapshots[0])
+    every = group.checkpoint_every
+    if checkpoint is not None and every and (epoch + 1) % every == 0 and epoch + 1 < group.epochs:
+        save_checkpoint(checkpoint, {
+            "key": group.key, "epoch": epoch + 1, "model": group.net.state_dict(),
+            "optimizer": group.optimizer.state_dict(), "generators": group.sources[0].state(),
+            "history": progress.histories[0], "bitflip": progress.bitflips[0], "snapshots": progress.snapshots[0],
+        })
+
+
+def _run_results(group: _Group, progress: _Progress, start: dict[str, Any] | None, wall: float) -> list[RunResult]:
+    """Each run's :class:`RunResult`: test logits (refused if not finite), history, record
+    (``wall`` its share of the group's seconds), final weights and snapshots; the states
+    kept for onset runs go with the first run's."""
     results = []
-    wall = (time.perf_counter() - started) / runs
-    for run, seeds in enumerate(seeds_list):
-        if not torch.isfinite(test_logits[run]).all():
+    for run, seeds in enumerate(group.seeds):
+        if not torch.isfinite(progress.test_logits[run]).all():
             raise FloatingPointError("training diverged: test logits contain NaN/inf (lower the LR)")
+        snapshots, history = progress.snapshots[run], progress.histories[run]
         record = {
             "seeds": seeds.as_dict(),
-            "bitflip": bitflips[run],
-            "execution": mode,
-            "hardware": hardware(device),
+            "bitflip": progress.bitflips[run],
+            "execution": group.execution,
+            "hardware": hardware(group.device),
             "versions": versions(),
-            "dataset_checksum": data.checksum,
+            "dataset_checksum": group.data.checksum,
             "wall_seconds": wall,
-            "stacked_with": runs,
-            "stacked": stacked,
+            "stacked_with": group.runs,
+            "stacked": group.stacked,
             "stack_fallback": None,  # train_runs: why runs meant to stack trained alone
-            "resumed_from_epoch": resumed_epoch,
+            "resumed_from_epoch": progress.resumed_epoch,
             "onset_started_at": int(start["epoch"]) if start is not None else None,
-            "snapshots": len(snapshots[run]),
-            "final_test_accuracy": histories[run][-1]["test_accuracy"],
+            "snapshots": len(snapshots),
+            "final_test_accuracy": history[-1]["test_accuracy"],
         }
         results.append(RunResult(
-            logits=test_logits[run].cpu().numpy().astype(np.float32),
-            labels=data.y_test.cpu().numpy(),
-            history=histories[run],
+            logits=progress.test_logits[run].cpu().numpy().astype(np.float32),
+            labels=group.data.y_test.cpu().numpy(),
+            history=history,
             record=record,
-            state_dict=_cpu_state(models[run]),
-            snapshot_logits=np.stack([s[0] for s in snapshots[run]]) if snapshots[run] else None,
-            snapshot_states=[s[1] for s in snapshots[run]],
-            states=states if run == 0 else {},
+            state_dict=_cpu_state(group.models[run]),
+            snapshot_logits=np.stack([s[0] for s in snapshots]) if snapshots else None,
+            snapshot_states=[s[1] for s in snapshots],
+            states=progress.states if run == 0 else {},
         ))
     return results
 
