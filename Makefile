@@ -6,7 +6,7 @@ PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: study study-cost study-full study-full-cost convergence replicate findings test test-fast report lint
+.PHONY: study study-cost study-full study-full-cost bench-doc convergence replicate findings test test-fast report lint
 
 $(STAMP): envs/requirements.txt pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,14 @@ study-cost: $(STAMP)
 	@test ! -e results || { echo "results/ exists: move it aside (the cost is that of a study from nothing)"; exit 2; }
 	/usr/bin/time -v -o study.time $(MAKE) study
 	$(VENV)/bin/python benchmarks/study_cost.py --time study.time --write docs/benchmarks.md
+
+# a training step of each family against its own matrix products (benchmarks/step_roofline.py) and
+# one cnn1d run against a plain PyTorch loop (benchmarks/single_run.py), each with its default
+# settings, written into docs/benchmarks.md with the date, machine, torch and command; timings, so
+# run it on a quiet machine
+bench-doc: $(STAMP)
+	$(VENV)/bin/python benchmarks/step_roofline.py --write docs/benchmarks.md
+	$(VENV)/bin/python benchmarks/single_run.py --write docs/benchmarks.md
 
 # the quick study plus the training-length ablations (RE Table 9, SD Table 7)
 study-full: $(STAMP)

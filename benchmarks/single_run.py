@@ -11,6 +11,10 @@ loop (issue 31's goal: 1.2x or less): wall time (median and best of the repeats)
 (median: on a machine shared with other jobs the wall time swings by half, the CPU time less).
 
     .venv/bin/python benchmarks/single_run.py [--epochs 5] [--repeats 3]
+
+``--write DOC`` puts the table, headed by the date, the machine, torch, the threads and the
+command, into DOC between its single-run markers (``make bench-doc`` does it for
+docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -29,10 +33,16 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from doc_sections import Section, load_average, provenance  # noqa: E402
 from recipe_sweep import default_setups  # noqa: E402
 from runvar.data import Dataset, load_dataset, prepare_dataset  # noqa: E402
 from runvar.seeds import run_seeds  # noqa: E402
 from runvar.train import train_run  # noqa: E402
+
+SECTION = Section("single run", "bench-doc")
+PLAIN = "plain PyTorch loop (nn.Conv1d, no crops)"
+#: The columns: a label and how each picks its figure from the repeats (wall or CPU time).
+COLUMNS = (("wall median", "wall", statistics.median), ("wall best", "wall", min), ("CPU median", "cpu", statistics.median))
 
 
 def plain_model(setup: dict, data: Dataset) -> nn.Module:
@@ -70,44 +80,76 @@ def plain_loop(setup: dict, data: Dataset, epochs: int) -> float:
         return float((model(data.x_test).argmax(1) == data.y_test).float().mean())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    setup = dict(default_setups()["cnn1d"], epochs=args.epochs, evaluate_every=args.epochs)
+def contenders(epochs: int) -> dict[str, Callable[[], object]]:
+    """The three ways to train one cnn1d run for ``epochs``, by name: runvar with and without its
+    crops, and the plain loop (:data:`PLAIN`)."""
+    setup = dict(default_setups()["cnn1d"], epochs=epochs, evaluate_every=epochs)
     no_crops = dict(setup, augment={**setup.get("augment", {}), "crop_padding": 0})
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "mnist1d.npz")
         prepare_dataset("mnist1d", path, num_samples=5000, train_split=0.8, seed=42)
         data = load_dataset(path)
     seeds = run_seeds("all", 1)
-    contenders: dict[str, Callable[[], object]] = {
+    return {
         "runvar train_run, cnn1d recipe (crops)": lambda: train_run(setup, data, seeds, log=lambda _: None),
         "runvar train_run, no crops": lambda: train_run(no_crops, data, seeds, log=lambda _: None),
-        "plain PyTorch loop (nn.Conv1d, no crops)": lambda: plain_loop(setup, data, args.epochs),
+        PLAIN: lambda: plain_loop(setup, data, epochs),
     }
-    for run in contenders.values():  # warm-up (the first optimizer built imports torch._dynamo: ~2 s once)
+
+
+def time_interleaved(runs: dict[str, Callable[[], object]], epochs: int, repeats: int) -> dict[str, dict[str, list[float]]]:
+    """Each run's seconds per epoch, wall and CPU (``{"wall": [...], "cpu": [...]}``), over
+    ``repeats`` interleaved rounds after one warm-up round."""
+    for run in runs.values():  # warm-up (the first optimizer built imports torch._dynamo: ~2 s once)
         run()
-    wall: dict[str, list[float]] = {name: [] for name in contenders}
-    cpu: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(args.repeats):
-        for name, run in contenders.items():
+    times: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
             start, start_cpu = time.perf_counter(), time.process_time()
             run()
-            wall[name].append((time.perf_counter() - start) / args.epochs)
-            cpu[name].append((time.process_time() - start_cpu) / args.epochs)
-    plain = "plain PyTorch loop (nn.Conv1d, no crops)"
+            times[name]["wall"].append((time.perf_counter() - start) / epochs)
+            times[name]["cpu"].append((time.process_time() - start_cpu) / epochs)
+    return times
+
+
+def cells(times: dict[str, dict[str, list[float]]], name: str) -> list[tuple[float, float]]:
+    """``name``'s (ms per epoch, ratio over the plain loop) in each of :data:`COLUMNS`."""
+    return [(pick(times[name][kind]) * 1e3, pick(times[name][kind]) / pick(times[PLAIN][kind]))
+            for _, kind, pick in COLUMNS]
+
+
+def ratio_markdown(times: dict[str, dict[str, list[float]]], epochs: int, repeats: int, heading: str) -> str:
+    """The Markdown of ``times``: ``heading``, what was timed, then each contender's row."""
+    lines = [heading, "", f"One cnn1d run alone, {epochs} epochs of 4,000 examples at batch 128, 1 thread, "
+             f"{repeats} interleaved repeats: ms per epoch and the ratio over the plain loop (issue 31's goal: "
+             "1.2x or less), wall time (median, best) and CPU time (median; steadier on a shared machine).", "",
+             "| | " + " | ".join(label for label, _, _ in COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
+    for name in times:
+        lines.append(f"| {name} | " + " | ".join(f"{ms:.1f} ms ({ratio:.2f}x)" for ms, ratio in cells(times, name)) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--write", type=Path, help="a Markdown file with the single-run markers to fill")
+    args = parser.parse_args()
+    if args.write:
+        SECTION.check(args.write)  # before anything is measured
+    load = load_average()
+    torch.set_num_threads(1)
+    times = time_interleaved(contenders(args.epochs), args.epochs, args.repeats)
     print(f"one cnn1d run alone, {args.epochs} epochs of 4,000 examples at batch 128, 1 thread, {args.repeats} "
           f"interleaved repeats; ms per epoch and the ratio over the plain loop: wall time (median, best) and CPU "
           f"time (median; steadier on a shared machine)")
-    print(f"{'':<42} {'wall median':>17} {'wall best':>17} {'CPU median':>17}")
-    for name in contenders:
-        cells = []
-        for times, pick in ((wall, statistics.median), (wall, min), (cpu, statistics.median)):
-            cells.append(f"{pick(times[name]) * 1e3:8.1f} {pick(times[name]) / pick(times[plain]):6.2f}x")
-        print(f"{name:<42} " + " ".join(f"{cell:>17}" for cell in cells))
+    print(f"{'':<42} " + " ".join(f"{label:>17}" for label, _, _ in COLUMNS))
+    for name in times:
+        print(f"{name:<42} " + " ".join(f"{f'{ms:8.1f} {ratio:6.2f}x':>17}" for ms, ratio in cells(times, name)))
+    if args.write:
+        SECTION.write(args.write, ratio_markdown(times, args.epochs, args.repeats, provenance(torch.get_num_threads(), load)))
+        print(f"wrote the single-run ratio into {args.write}")
+
 
 if __name__ == "__main__":
     main()

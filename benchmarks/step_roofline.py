@@ -16,6 +16,10 @@ machine), the system time and the minor page faults per step (memory the step ma
 ``--baseline OTHER/src`` measures another tree (e.g. ``git archive <commit> src | tar -x -C OTHER``)
 and this one in the same run, alternating fresh processes ``--rounds`` times, and prints both
 with this tree's time over the baseline's: a before/after of a change on one shared machine.
+
+``--write DOC`` puts the table, headed by the date, the machine, torch, the threads and the
+command, into DOC between its step-roofline markers (``make bench-doc`` does it for
+docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from doc_sections import Section, load_average, provenance  # noqa: E402
 from recipe_sweep import default_setups  # noqa: E402
 from runvar.data import load_dataset, prepare_dataset  # noqa: E402
 from runvar.models import build_from_block, set_stochastic_generator  # noqa: E402
@@ -48,6 +53,7 @@ aten = torch.ops.aten
 PRODUCTS = {aten.mm.default, aten.bmm.default, aten.addmm.default, aten.baddbmm.default,
             aten.convolution.default, aten.convolution_backward.default}
 FAMILIES = ["cnn1d", "linear", "mlp512", "hidden_conv", "sel.lenet.k8", "sel.lenet.learned"]
+SECTION = Section("step roofline", "bench-doc")
 
 
 class Products(TorchDispatchMode):
@@ -146,8 +152,14 @@ def main() -> None:
     parser.add_argument("--baseline", help="another tree's src/ folder (e.g. from git archive): each family "
                         "measured against it and this tree's, alternating, in fresh processes")
     parser.add_argument("--rounds", type=int, default=3, help="with --baseline: alternations (median of them)")
+    parser.add_argument("--write", type=Path, help="a Markdown file with the step-roofline markers to fill")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.write and args.baseline:
+        parser.error("--write writes this tree's table: leave out --baseline")
+    if args.write:
+        SECTION.check(args.write)  # before anything is measured
+    load = load_average()
     torch.set_num_threads(1)
     if args.json:
         print(json.dumps(_rows(args)))
@@ -157,13 +169,36 @@ def main() -> None:
     if args.baseline:
         _compare(args)
         return
+    rows = _rows(args)
+    _print_rows(rows)
+    if args.write:
+        SECTION.write(args.write, roofline_markdown(rows, args.steps, provenance(torch.get_num_threads(), load)))
+        print(f"wrote the step roofline into {args.write}")
+
+
+def _print_rows(rows: dict[str, dict[str, float]]) -> None:
+    """Every family's row, as a text table."""
     print(f"{'setup':<20} {'runs':>4} {'batch':>5} {'ms/step':>8} {'CPU ms':>7} {'system ms':>9} {'page faults':>11} "
           f"{'GFLOP/s':>8} {'products GFLOP/s':>17} {'share':>6}")
     setups = default_setups()
-    for name, row in _rows(args).items():
+    for name, row in rows.items():
         print(f"{name:<20} {row['runs']:>4} {setups[name]['batch_size']:>5} {row['ms']:8.2f} {row['cpu_ms']:7.2f} "
               f"{row['system_ms']:9.2f} {row['faults']:11.0f} {row['gflops']:8.1f} {row['products_gflops']:17.1f} "
               f"{row['share']:6.0%}")
+
+
+def roofline_markdown(rows: dict[str, dict[str, float]], steps: int, heading: str) -> str:
+    """The Markdown of ``rows``: ``heading``, then one table row per family."""
+    setups = default_setups()
+    lines = [heading, "", f"One training step on 1 thread, {steps} steps timed (median wall; CPU: user + system "
+             "time per step); products alone: the step's own matrix products and convolutions timed on fresh "
+             "tensors; share: the step's GFLOP/s over theirs.", "",
+             "| setup | runs | batch | ms/step | CPU ms/step | GFLOP/s | products alone GFLOP/s | share |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, row in rows.items():
+        lines.append(f"| {name} | {row['runs']} | {setups[name]['batch_size']} | {row['ms']:.2f} | {row['cpu_ms']:.2f} "
+                     f"| {row['gflops']:.1f} | {row['products_gflops']:.1f} | {row['share']:.0%} |")
+    return "\n".join(lines) + "\n"
 
 
 def _compare(args: argparse.Namespace) -> None:
