@@ -22,7 +22,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+# RUNVAR_SRC: the tree a benchmark measures (step_roofline.py --baseline sets it for its child)
+sys.path.insert(0, os.environ.get("RUNVAR_SRC") or str(Path(__file__).resolve().parents[1] / "src"))
 
 from runvar.execution import cpu_model  # noqa: E402
 from runvar.io import replace_between  # noqa: E402

@@ -18,6 +18,7 @@ momentum, crop_padding). Options: --config (default config/config.yaml), --runs,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -28,7 +29,7 @@ import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, os.environ.get("RUNVAR_SRC") or str(REPO / "src"))  # RUNVAR_SRC: step_roofline --baseline
 
 from runvar.config import deep_merge, load_schema, validate_config  # noqa: E402
 from runvar.config.files import read_config_file  # noqa: E402

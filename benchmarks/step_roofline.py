@@ -140,7 +140,7 @@ def _rows_of(source: str, args: argparse.Namespace) -> dict[str, dict[str, float
     """:func:`_rows` in a fresh process importing ``runvar`` from ``source`` (a ``src`` folder)."""
     command = [sys.executable, __file__, "--json", "--stack", str(args.stack), "--steps", str(args.steps),
                "--setups", *args.setups]
-    done = subprocess.run(command, env={**os.environ, "PYTHONPATH": source}, capture_output=True, text=True, check=True)
+    done = subprocess.run(command, env={**os.environ, "RUNVAR_SRC": source}, capture_output=True, text=True, check=True)
     return json.loads(done.stdout)
 
 
