@@ -1,7 +1,8 @@
 """The language study's plan: the ``studies.language`` block -> setups, runs, job chunks, files.
 
 Each setup gets R runs of every variant (``runs_none`` for ``none``) and a plateau check: runs
-1..``plateau.runs`` of ``plateau.variant`` of a derived setup ``{setup}.epochs{2E}``. Runs are
+1..``plateau.runs`` of ``plateau.variant`` of the setup and of a derived setup
+``{setup}.epochs{2E}`` (the check may take more runs than a row: they are trained too). Runs are
 trained in jobs of ``train.seeds_per_job`` consecutive seeds (1: one cluster job per run).
 The study's runs live under ``results/language/``, apart from the image studies' runs.
 """
@@ -42,9 +43,12 @@ def plan(config: Mapping) -> StudyPlan:
     >>> study = plan({"studies": {"language": {"variants": ["init", "none"], "runs": 4, "runs_none": 2,
     ...     "settings": {"q": {"epochs": 3}}}}, "train": {"seeds_per_job": 4}})
     >>> study.detail["runs"], study.detail["chunks"]
-    ({'q/init': 4, 'q/none': 2, 'q.epochs6/all': 3}, {(1, 4): ['q/init'], (1, 2): ['q/none'], (1, 3): ['q.epochs6/all']})
+    ({'q/init': 4, 'q/none': 2, 'q.epochs6/all': 3, 'q/all': 3}, {(1, 4): ['q/init'], (1, 2): ['q/none'], (1, 3): ['q.epochs6/all', 'q/all']})
     >>> study.targets[0]
     'results/tables/language_q.csv'
+    >>> plan({"studies": {"language": {"variants": ["all"], "runs": 4, "plateau": {"runs": 6},
+    ...     "settings": {"q": {"epochs": 3}}}}, "train": {"seeds_per_job": 4}}).detail["runs"]
+    {'q/all': 6, 'q.epochs6/all': 6}
     """
     from .config import PLATEAU_DEFAULTS, resolve_block
 
@@ -62,6 +66,9 @@ def plan(config: Mapping) -> StudyPlan:
         setups[double] = {**setups[name], "epochs": 2 * int(setups[name]["epochs"])}
         doubled[name] = double
         runs[f"{double}/{plateau['variant']}"] = int(plateau["runs"])
+        # the check reads runs 1..plateau.runs of its variant at E too: train them, whatever the row's R
+        check = f"{name}/{plateau['variant']}"
+        runs[check] = max(runs.get(check, 0), int(plateau["runs"]))
     per_job = seeds_per_job(config)
     chunks: dict[tuple[int, int], list[str]] = {}
     for key, count in runs.items():
