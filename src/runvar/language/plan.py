@@ -43,12 +43,13 @@ def plan(config: Mapping) -> StudyPlan:
     >>> study = plan({"studies": {"language": {"variants": ["init", "none"], "runs": 4, "runs_none": 2,
     ...     "settings": {"q": {"epochs": 3}}}}, "train": {"seeds_per_job": 4}})
     >>> study.detail["runs"], study.detail["chunks"]
-    ({'q/init': 4, 'q/none': 2, 'q.epochs6/all': 3, 'q/all': 3}, {(1, 4): ['q/init'], (1, 2): ['q/none'], (1, 3): ['q.epochs6/all', 'q/all']})
+    ({'q/init': 4, 'q/none': 2, 'q.epochs6/all': 3}, {(1, 4): ['q/init'], (1, 2): ['q/none'], (1, 3): ['q.epochs6/all', 'q/all']})
     >>> study.targets[0]
     'results/tables/language_q.csv'
-    >>> plan({"studies": {"language": {"variants": ["all"], "runs": 4, "plateau": {"runs": 6},
-    ...     "settings": {"q": {"epochs": 3}}}}, "train": {"seeds_per_job": 4}}).detail["runs"]
-    {'q/all': 6, 'q.epochs6/all': 6}
+    >>> study = plan({"studies": {"language": {"variants": ["all"], "runs": 4, "plateau": {"runs": 6},
+    ...     "settings": {"q": {"epochs": 3}}}}, "train": {"seeds_per_job": 4}}).detail
+    >>> study["runs"], study["chunks"]
+    ({'q/all': 4, 'q.epochs6/all': 6}, {(1, 4): ['q/all', 'q.epochs6/all'], (5, 6): ['q/all', 'q.epochs6/all']})
     """
     from .config import PLATEAU_DEFAULTS, resolve_block
 
@@ -66,12 +67,15 @@ def plan(config: Mapping) -> StudyPlan:
         setups[double] = {**setups[name], "epochs": 2 * int(setups[name]["epochs"])}
         doubled[name] = double
         runs[f"{double}/{plateau['variant']}"] = int(plateau["runs"])
-        # the check reads runs 1..plateau.runs of its variant at E too: train them, whatever the row's R
+    # the check reads runs 1..plateau.runs of its variant at E too: trained, whatever the row's R
+    # (the row itself stays runs 1..R)
+    trained = dict(runs)
+    for name in doubled:
         check = f"{name}/{plateau['variant']}"
-        runs[check] = max(runs.get(check, 0), int(plateau["runs"]))
+        trained[check] = max(trained.get(check, 0), int(plateau["runs"]))
     per_job = seeds_per_job(config)
     chunks: dict[tuple[int, int], list[str]] = {}
-    for key, count in runs.items():
+    for key, count in trained.items():
         for seeds in seed_chunks(count, per_job):
             chunks.setdefault((seeds[0], seeds[-1]), []).append(key)
     targets = [path for name in doubled for path in report_files(name).values()]
