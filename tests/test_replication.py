@@ -95,7 +95,8 @@ def test_one_row_per_verdict_and_the_counts():
     rows = compare(first_draw(), second_draw())
     # 4 claims, 4 claim tests, 2 SM arms (learned weights have no verdict), 2 image + 1 language plateau checks
     assert [r.kind for r in rows] == ["claim"] * 4 + ["claim test"] * 4 + ["SM arm"] * 2 + ["plateau check"] * 3
-    assert counts(rows) == {"verdicts": 13, "agree": 7, "contradict": 2, "claims": 4, "claims_agree": 3}
+    assert counts(rows) == {"verdicts": 13, "agree": 7, "same_outcome": 7, "contradict": 2, "claims": 4,
+                            "claims_agree": 3}
     disagreeing = {r.name for r in rows if not r.agree}
     assert disagreeing == {"sources claim 2", "sources claim 2: bitflip / all, accuracy SD",
                            "sources claim 2: bitflip / all, 1 - Spearman", "lenet k = 4",
@@ -115,6 +116,23 @@ def test_contradictions_are_decided_and_opposite():
     assert not contradicts("undecided", "on the plateau")
 
 
+def test_inconclusive_for_another_reason_is_the_same_outcome_not_agreement():
+    second = second_draw()
+    second["selection"][0] = arm("2", 0.3, 0.1, 0.5, "inconclusive: not converged")
+    first = first_draw()
+    first["selection"][0] = arm("2", 0.3, 0.1, 0.5, "inconclusive: plateau undecided")
+    rows = compare(first, second)
+    k2 = by_name(rows)["lenet k = 2"]
+    assert not k2.agree and k2.same_outcome and not k2.contradict
+    assert not by_name(rows)["lenet k = 4"].same_outcome  # consistent vs inconclusive
+    c = counts(rows)
+    assert (c["agree"], c["same_outcome"]) == (6, 7)
+    assert "6 of 13 verdicts agree (46%), 7 of 13 (54%) reach the same outcome" in count_line(rows)
+    line = next(x for x in replication_markdown(rows, [DrawLabel(0, "A", "d"), DrawLabel(1000, "B", "d")]).splitlines()
+                if "lenet k = 2" in x)
+    assert [cell.strip() for cell in line.split("|")][5] == "outcome (another reason)"
+
+
 def test_a_claim_level_disagreement_is_counted_and_shown():
     rows = compare(first_draw(), second_draw())
     row = by_name(rows)["sources claim 2"]
@@ -132,7 +150,8 @@ def test_the_plateau_decision_is_used_when_present_else_converged():
 
 def test_identical_draws_agree_everywhere_and_a_missing_verdict_does_not():
     rows = compare(first_draw(), first_draw())
-    assert counts(rows) == {"verdicts": 13, "agree": 13, "contradict": 0, "claims": 4, "claims_agree": 4}
+    assert counts(rows) == {"verdicts": 13, "agree": 13, "same_outcome": 13, "contradict": 0, "claims": 4,
+                            "claims_agree": 4}
     second = first_draw()
     del second["reduction_claims"]
     rows = by_name(compare(first_draw(), second))

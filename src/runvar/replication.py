@@ -92,6 +92,13 @@ class Row:
         return self.first is not None and self.first == self.second
 
     @property
+    def same_outcome(self) -> bool:
+        """Both draws reach the same outcome (:func:`outcome`), whatever reason an inconclusive
+        verdict gives: "inconclusive: not converged" and "inconclusive: plateau undecided" say
+        alike that the draw cannot tell."""
+        return self.first is not None and self.second is not None and outcome(self.first) == outcome(self.second)
+
+    @property
     def contradict(self) -> bool:
         return self.first is not None and self.second is not None and contradicts(self.first, self.second)
 
@@ -116,6 +123,15 @@ def contradicts(first: str, second: str) -> bool:
 
 def _plain(verdict: str) -> str:
     return verdict.removesuffix(CHECK_OFF_NOTE)
+
+
+def outcome(verdict: str) -> str:
+    """A verdict without the reason an inconclusive one gives (or the convergence-check note).
+
+    >>> outcome("inconclusive: plateau undecided"), outcome("supported (convergence check off)")
+    ('inconclusive', 'supported')
+    """
+    return _plain(verdict).split(":", 1)[0].strip()
 
 
 # --- Distance from the margin, in standard errors -------------------------------------------------
@@ -255,27 +271,37 @@ def compare(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[Row]:
 
 
 def counts(rows: Sequence[Row]) -> dict[str, int]:
-    """``verdicts``, ``agree``, ``contradict``, and ``claims`` / ``claims_agree`` (claim level)."""
+    """``verdicts``, ``agree``, ``same_outcome`` (:attr:`Row.same_outcome`), ``contradict``, and
+    ``claims`` / ``claims_agree`` (claim level)."""
     claims = [r for r in rows if r.kind == "claim"]
     return {"verdicts": len(rows), "agree": sum(r.agree for r in rows),
-            "contradict": sum(r.contradict for r in rows),
+            "same_outcome": sum(r.same_outcome for r in rows), "contradict": sum(r.contradict for r in rows),
             "claims": len(claims), "claims_agree": sum(r.agree for r in claims)}
 
 
 def count_line(rows: Sequence[Row]) -> str:
     """``"N of M verdicts agree (P%), K contradict; claim-level verdicts agreeing: a of b."``
-    with the agreement of each kind.
+    with the agreement of each kind, and, where it differs, how many reach the same outcome
+    (an inconclusive verdict's reason aside).
 
     >>> count_line([Row("claim", "c", "supported", "supported", None, None),
     ...             Row("claim test", "t", "supported", "not supported", 1.0, 2.0)])
     '1 of 2 verdicts agree (50%), 1 contradict; claim-level verdicts agreeing: 1 of 1 (claims 1 of 1, claim tests 0 of 1).'
+    >>> print(count_line([Row("SM arm", "k", "inconclusive: not converged", "inconclusive: plateau undecided", None, None)]))
+    0 of 1 verdicts agree (0%), 1 of 1 (100%) reach the same outcome (an inconclusive verdict's reason aside), 0 contradict; claim-level verdicts agreeing: 0 of 0 (SM arms 0 of 1).
     """
     c = counts(rows)
-    share = f"{100 * c['agree'] / c['verdicts']:.0f}%" if c["verdicts"] else "-"
+
+    def share(n: int) -> str:
+        return f"{100 * n / c['verdicts']:.0f}%" if c["verdicts"] else "-"
+
     kinds = [(k, [r for r in rows if r.kind == k]) for k in KINDS]
     each = ", ".join(f"{k}s {sum(r.agree for r in rs)} of {len(rs)}" for k, rs in kinds if rs)
-    return (f"{c['agree']} of {c['verdicts']} verdicts agree ({share}), {c['contradict']} contradict; "
-            f"claim-level verdicts agreeing: {c['claims_agree']} of {c['claims']} ({each}).")
+    outcomes = ("" if c["same_outcome"] == c["agree"] else
+                f", {c['same_outcome']} of {c['verdicts']} ({share(c['same_outcome'])}) reach the same outcome "
+                "(an inconclusive verdict's reason aside)")
+    return (f"{c['agree']} of {c['verdicts']} verdicts agree ({share(c['agree'])}){outcomes}, {c['contradict']} "
+            f"contradict; claim-level verdicts agreeing: {c['claims_agree']} of {c['claims']} ({each}).")
 
 
 def common_rows(rows: Sequence[Row]) -> list[Row]:
@@ -300,7 +326,8 @@ def replication_markdown(rows: Sequence[Row], labels: Sequence[DrawLabel]) -> st
     lines = [f"- First draw: {labels[0]}", f"- Second draw: {labels[1]}", "", f"**{count_line(rows)}**", ""]
     body = []
     for r in rows:
-        agree = "yes" if r.agree else ("**contradicts**" if r.contradict else "no")
+        agree = ("yes" if r.agree else "**contradicts**" if r.contradict else
+                 "outcome (another reason)" if r.same_outcome else "no")
         distances = "" if r.agree else f"{_distance(r.first_distance_se)} / {_distance(r.second_distance_se)}"
         body.append([r.kind, r.name, r.first or "(absent)", r.second or "(absent)", agree, distances])
     header = ["kind", "verdict on", "first draw", "second draw", "agree", "SE from margin (first / second)"]
