@@ -118,10 +118,15 @@ def cells(times: dict[str, dict[str, list[float]]], name: str) -> list[tuple[flo
             for _, kind, pick in COLUMNS]
 
 
+def plural(count: int, word: str) -> str:
+    """``"1 epoch"``, ``"5 epochs"``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def ratio_markdown(times: dict[str, dict[str, list[float]]], epochs: int, repeats: int, heading: str) -> str:
     """The Markdown of ``times``: ``heading``, what was timed, then each contender's row."""
-    lines = [heading, "", f"One cnn1d run alone, {epochs} epochs of 4,000 examples at batch 128, 1 thread, "
-             f"{repeats} interleaved repeats: ms per epoch and the ratio over the plain loop (issue 31's goal: "
+    lines = [heading, "", f"One cnn1d run alone, {plural(epochs, 'epoch')} of 4,000 examples at batch 128, 1 thread, "
+             f"{plural(repeats, 'interleaved repeat')}: ms per epoch and the ratio over the plain loop (issue 31's goal: "
              "1.2x or less), wall time (median, best) and CPU time (median; steadier on a shared machine).", "",
              "| | " + " | ".join(label for label, _, _ in COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
     for name in times:
@@ -140,8 +145,8 @@ def main() -> None:
     load = load_average()
     torch.set_num_threads(1)
     times = time_interleaved(contenders(args.epochs), args.epochs, args.repeats)
-    print(f"one cnn1d run alone, {args.epochs} epochs of 4,000 examples at batch 128, 1 thread, {args.repeats} "
-          f"interleaved repeats; ms per epoch and the ratio over the plain loop: wall time (median, best) and CPU "
+    print(f"one cnn1d run alone, {plural(args.epochs, 'epoch')} of 4,000 examples at batch 128, 1 thread, "
+          f"{plural(args.repeats, 'interleaved repeat')}; ms per epoch and the ratio over the plain loop: wall time (median, best) and CPU "
           f"time (median; steadier on a shared machine)")
     print(f"{'':<42} " + " ".join(f"{label:>17}" for label, _, _ in COLUMNS))
     for name in times:
