@@ -30,16 +30,18 @@ sys.path.insert(0, str(REPO / "src"))
 from runvar.language.config import resolve_block  # noqa: E402
 from runvar.language.corpus import pydoc_corpus  # noqa: E402
 from runvar.language.train import train_language_run  # noqa: E402
-from runvar.plateau import change_standard_error, plateau_decision  # noqa: E402
+from runvar.plateau import decide_change  # noqa: E402
 from runvar.seeds import run_seeds  # noqa: E402
 
 MODEL_KEYS = ("embedding", "hidden", "layers", "dropout", "dropouth", "dropouti", "dropoute", "wdrop")
 
 
-def default_setup() -> tuple[dict, dict]:
+def default_setup() -> tuple[dict, dict, float]:
+    """The default config's language setup, its corpus options and its check's threshold (%)."""
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
     setups = resolve_block(config["studies"]["language"], config["datasets"])
-    return next(iter(setups.values())), config["datasets"].get("pydoc", {})
+    max_change = float(config["studies"]["language"].get("plateau", {}).get("max_change_pct", 1.0))
+    return next(iter(setups.values())), config["datasets"].get("pydoc", {}), max_change
 
 
 def parse(arg: str, base: dict, corpus_options: dict) -> tuple[dict, dict]:
@@ -72,8 +74,9 @@ def main(argv: list[str]) -> None:
     runs = 10
     if argv[:1] == ["--runs"]:
         runs, argv = int(argv[1]), argv[2:]
-    base, corpus_options = default_setup()
-    print(f"runs 1-{runs} of `all`; change and its SE (paired by run) in % of the PPL at E; the 1% rule decided")
+    base, corpus_options, max_change = default_setup()
+    print(f"runs 1-{runs} of `all`; change and its SE (paired by run) in % of the PPL at E; the {max_change:g}% "
+          "rule decided")
     print("| recipe | E | valid PPL at E | at 2E | change (%) | SE (%) | check | test PPL at E | CPU s per run at E |")
     print("|---|---|---|---|---|---|---|---|---|")
     for arg in argv or [""]:
@@ -81,10 +84,9 @@ def main(argv: list[str]) -> None:
         corpus = pydoc_corpus(options.get("vocab_size"))
         valid, test, cpu = finals(setup, corpus, runs)
         valid2, _, _ = finals({**setup, "epochs": 2 * int(setup["epochs"])}, corpus, runs)
-        change = 100.0 * (valid2.mean() - valid.mean()) / valid.mean()
-        se = 100.0 * change_standard_error(valid, valid2) / valid.mean()
-        print(f"| {arg or 'config'} | {setup['epochs']} | {valid.mean():.2f} | {valid2.mean():.2f} | {change:+.2f} | "
-              f"{se:.2f} | {plateau_decision(change, se, 1.0)} | {test:.2f} | {cpu:.1f} |", flush=True)
+        c = decide_change(valid, valid2, max_change, relative=True)
+        print(f"| {arg or 'config'} | {setup['epochs']} | {valid.mean():.2f} | {valid2.mean():.2f} | {c['change']:+.2f} | "
+              f"{c['change_se']:.2f} | {c['decision']} | {test:.2f} | {cpu:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ sys.path.insert(0, os.environ.get("RUNVAR_SRC") or str(REPO / "src"))  # RUNVAR_
 from runvar.config import deep_merge, load_schema, validate_config  # noqa: E402
 from runvar.config.files import read_config_file  # noqa: E402
 from runvar.data import load_dataset, prepare_dataset  # noqa: E402
-from runvar.plateau import change_standard_error, check_runs_to_decide, plateau_decision  # noqa: E402
+from runvar.plateau import decide_change  # noqa: E402
 from runvar.seeds import run_seeds  # noqa: E402
 from runvar.studies import plan_studies  # noqa: E402
 from runvar.train import train_runs  # noqa: E402
@@ -98,11 +98,9 @@ def report(results: list[tuple], max_change: float) -> None:
             finals[epochs] = np.array([r[3] for r in rows])
             check = ""
             if epochs % 2 == 0 and epochs // 2 in finals:
-                before, after = finals[epochs // 2], finals[epochs]
-                change, se = float(after.mean() - before.mean()), change_standard_error(before, after)
-                needed = check_runs_to_decide(change, se, max_change, len(before))
-                check = (f"  {change:+.2f} (SE {se:.2f}): {plateau_decision(change, se, max_change)}"
-                         f"; about {needed} runs would decide")
+                c = decide_change(finals[epochs // 2], finals[epochs], max_change)
+                check = (f"  {c['change']:+.2f} (SE {c['change_se']:.2f}): {c['decision']}"
+                         f"; about {c['runs_to_decide']} runs would decide")
             print(f"{label:40s} {epochs:5d} {finals[epochs].mean():8.2f} {np.mean([r[4] for r in rows]):7.4f} "
                   f"{np.mean([r[5] for r in rows]):6.1f}{check}")
 

@@ -97,6 +97,10 @@ def relative_change_pct(before: float, after: float) -> float:
     return 100.0 * (after - before) / before
 
 
+#: Why a check refuses two lists of runs that are not the same runs.
+PAIRING = "a plateau check pairs run r at E with run r at 2E epochs"
+
+
 def change_standard_error(before: np.ndarray, after: np.ndarray) -> float:
     """The standard error of a plateau check's change, the mean of the per-run differences
     ``after - before``: their sample SD (ddof 1) over sqrt(n). The check is a paired design (run r
@@ -108,10 +112,31 @@ def change_standard_error(before: np.ndarray, after: np.ndarray) -> float:
     0.1528
     """
     if len(before) != len(after):
-        raise ValueError(f"a plateau check pairs run r at E with run r at 2E epochs: got {len(before)} "
-                         f"runs at E and {len(after)} at 2E")
+        raise ValueError(f"{PAIRING}: got {len(before)} runs at E and {len(after)} at 2E")
     differences = np.asarray(after, dtype=float) - np.asarray(before, dtype=float)
     return float(np.std(differences, ddof=1) / np.sqrt(len(differences)))
+
+
+def decide_change(before: np.ndarray, after: np.ndarray, max_change: float, relative: bool = False,
+                  standard_error: bool = True) -> dict[str, Any]:
+    """The plateau rule on the same runs' final values at E (``before``) and 2E (``after``):
+    ``change`` of the mean (in percent of the mean at E when ``relative``), its paired ``change_se``
+    and ``runs_to_decide`` (with ``standard_error``), the ``decision`` and ``converged``.
+
+    >>> decide_change(np.array([97.0, 98.0, 99.0]), np.array([97.1, 98.1, 99.2]), 0.3)["decision"]
+    'on the plateau'
+    """
+    value, value2 = float(np.mean(before)), float(np.mean(after))
+    change = relative_change_pct(value, value2) if relative else value2 - value
+    record: dict[str, Any] = {"change": change}
+    se = None
+    if standard_error:
+        se = change_standard_error(before, after) * (100.0 / value if relative else 1.0)
+        record["change_se"] = se
+        record["runs_to_decide"] = check_runs_to_decide(change, se, float(max_change), len(before))
+    record["decision"] = plateau_decision(change, se, float(max_change))
+    record["converged"] = record["decision"] == ON_PLATEAU
+    return record
 
 
 def _same_runs(histories: Sequence[str | os.PathLike[str]], double_histories: Sequence[str | os.PathLike[str]]) -> None:
@@ -119,8 +144,7 @@ def _same_runs(histories: Sequence[str | os.PathLike[str]], double_histories: Se
     names = [os.path.basename(os.path.dirname(os.fspath(p))) for p in histories]
     doubles = [os.path.basename(os.path.dirname(os.fspath(p))) for p in double_histories]
     if all(n.startswith("seed") for n in names + doubles) and names != doubles:
-        raise ValueError(f"a plateau check pairs run r at E with run r at 2E epochs: runs {names} at E, "
-                         f"{doubles} at 2E")
+        raise ValueError(f"{PAIRING}: runs {names} at E, {doubles} at 2E")
 
 
 def _finals_and_curve(paths: Sequence[str | os.PathLike[str]], metric: PlateauMetric) -> tuple[np.ndarray, dict[str, list]]:
@@ -151,21 +175,13 @@ def plateau_check(
     _same_runs(histories, double_histories)
     finals, curve = _finals_and_curve(histories, metric)
     finals2, curve2 = _finals_and_curve(double_histories, metric)
-    value, value2 = float(finals.mean()), float(finals2.mean())
-    change = relative_change_pct(value, value2) if metric.relative else value2 - value
     record: dict[str, Any] = {
         "setup": setup, "variant": variant, "runs": len(histories),
         "epochs": curve["epochs"][-1], "double_epochs": curve2["epochs"][-1],
-        metric.name: value, f"{metric.name}_double": value2, "change": change,
+        metric.name: float(finals.mean()), f"{metric.name}_double": float(finals2.mean()),
         "max_change": float(max_change), "curve": curve, "curve_double": curve2,
+        **decide_change(finals, finals2, max_change, metric.relative, metric.standard_error),
     }
-    se = None
-    if metric.standard_error:
-        se = change_standard_error(finals, finals2) * (100.0 / value if metric.relative else 1.0)
-        record["change_se"] = se
-        record["runs_to_decide"] = check_runs_to_decide(change, se, float(max_change), len(histories))
-    record["decision"] = plateau_decision(change, se, float(max_change))
-    record["converged"] = record["decision"] == ON_PLATEAU
     for key, column in metric.beside:
         before = float(history_matrix(histories, column)[:, -1].mean())
         after = float(history_matrix(double_histories, column)[:, -1].mean())
