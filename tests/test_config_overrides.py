@@ -152,16 +152,19 @@ def test_dry_run_with_seeds_per_job(run_snakemake, tmp_path):
 
 @pytest.mark.workflow
 def test_a_row_trains_its_own_runs_only(run_snakemake, tmp_path):
-    """`all` and `init` take 20 runs (studies.sources.runs_by_variant), the other rows 10: the
-    10-run rows whose run 1 is the `none` run train seeds 2-10 and no seed 11."""
-    runs = DEFAULT["studies"]["sources"]["runs"]
-    assert runs == 10 and max(DEFAULT["studies"]["sources"]["runs_by_variant"].values()) > runs + 1
+    """The single-source rows and `all` take 24 runs (studies.sources.runs_by_variant), the other
+    rows 10: a row whose run 1 is the `none` run trains seeds 2..R, none beyond (no seed 11 for
+    the 10-run shuffle+augment row, no seed 25 for the 24-run rows, whatever the 5-seed chunks)."""
+    sources = DEFAULT["studies"]["sources"]
+    runs, by_variant = sources["runs"], sources["runs_by_variant"]
+    assert runs == 10 and set(by_variant) == {"init", "shuffle", "augment", "stochastic", "all"}
     out = dry_run(run_snakemake, tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
-    planned = set(re.findall(r"results/runs/cnn1d/(\w+)/seed(\d+)/predictions\.npz", out.stdout))
-    for variant in ("shuffle", "augment", "stochastic"):
-        assert {int(seed) for v, seed in planned if v == variant} == set(range(2, runs + 1)), variant
-    assert {int(seed) for v, seed in planned if v == "init"} == set(range(2, 21))
+    planned = set(re.findall(r"results/runs/cnn1d/([\w+]+)/seed(\d+)/predictions\.npz", out.stdout))
+    for variant in ("init", "shuffle", "augment", "stochastic", "shuffle+augment"):
+        expected = by_variant.get(variant, runs)
+        assert {int(seed) for v, seed in planned if v == variant} == set(range(2, expected + 1)), variant
+    assert {int(seed) for v, seed in planned if v == "all"} == set(range(1, by_variant["all"] + 1))
 
 
 @pytest.mark.workflow

@@ -204,8 +204,8 @@ def test_full_config_adds_the_training_length_grids_to_the_quick_one():
     # stand-ins without crops; snapshot ensembles and the onset train derived cnn1d setups
     assert quick["selection"].setups["sel.lenet.k8"]["augment"]["crop_padding"] == 0
     assert quick_resolved["setups"]["mlp512"]["augment"]["crop_padding"] == 0
-    assert quick["reduction"].detail["ensembles"]["cnn1d"]["snapshot"]["setup"] == "cnn1d.cycles5"
-    assert {"cnn1d.cycles5", "cnn1d.onset40"} <= set(quick["reduction"].setups)
+    assert quick["reduction"].detail["ensembles"]["cnn1d"]["snapshot"]["setup"] == "cnn1d.epochs320.cycles5"
+    assert {"cnn1d.epochs320.cycles5", "cnn1d.onset40"} <= set(quick["reduction"].setups)
     assert "ablation_epochs" not in quick["reduction"].detail
     full = validate_config(read_config_file(REPO / "config" / "full.yaml"), SCHEMA)
     plans = plan_studies(full)

@@ -45,9 +45,23 @@ def test_study_full_snapshot_row_reuses_the_ensembles_runs():
     config = validate_config(study_full_raw(), SCHEMA)
     plans = plan_studies(config)
     rows = plans["sources"].detail["snapshots"]["architectures"]
-    assert rows == {"cnn1d": {"setup": "cnn1d.cycles5", "variant": "all", "runs": 10}}
+    assert rows == {"cnn1d": {"setup": "cnn1d.epochs320.cycles5", "variant": "all", "runs": 10}}
     # the same derived setup (and runs) as the ensembles study's snapshot runs: nothing new to train
-    assert plans["sources"].setups["cnn1d.cycles5"] == plans["reduction"].setups["cnn1d.cycles5"]
+    snapshot = plans["sources"].setups["cnn1d.epochs320.cycles5"]
+    assert snapshot == plans["reduction"].setups["cnn1d.epochs320.cycles5"]
+    assert (snapshot["epochs"], snapshot["schedule"]["cycles"]) == (320, 5)
+
+
+def test_a_snapshot_row_without_epochs_keeps_its_setups_epochs_and_with_a_bad_count_is_refused():
+    raw = study_full_raw()
+    del raw["studies"]["architectures"]["snapshot"]["epochs"]
+    del raw["studies"]["ensembles"]["epochs"]
+    plans = plan_studies(validate_config(raw, SCHEMA))
+    assert plans["sources"].detail["snapshots"]["architectures"]["cnn1d"]["setup"] == "cnn1d.cycles5"
+    assert plans["sources"].setups["cnn1d.cycles5"]["epochs"] == 160
+    raw["studies"]["ensembles"]["epochs"] = 322
+    with pytest.raises(ConfigError, match=r"epochs \(322\) must be a multiple of cycles \(5\)"):
+        plan_studies(validate_config(raw, SCHEMA))
     assert plans["reduction"].detail["ensembles"]["cnn1d"]["snapshot"]["runs"] == 10
 
 

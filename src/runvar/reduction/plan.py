@@ -87,7 +87,7 @@ def reduction_plan(
             base: {
                 "pool": row("Single model", base, block["variant"], block["runs"]),
                 "snapshot": row(f"Snapshot ({block['cycles']} cycles)",
-                                derive_setup(setups, base, cycles=block["cycles"]),
+                                derive_setup(setups, base, epochs=block.get("epochs"), cycles=block["cycles"]),
                                 block["variant"], block["runs"]) if block.get("cycles") else None,
                 "sizes": list(block["sizes"]),
             }

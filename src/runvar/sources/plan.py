@@ -97,8 +97,9 @@ def bitflip_bases(block: Mapping, setups: dict[str, dict]) -> dict[str, list[str
 
 def snapshot_rows(studies: Mapping, configured: Mapping[str, dict]) -> tuple[dict[str, dict], dict[str, dict]]:
     """The derived setups and the snapshot rows of the table studies' ``snapshot`` blocks:
-    per study, base setup -> the runs its row ensembles (``{base}.cycles{N}``, variant ``all``,
-    the block's R), for the block's ``snapshot.setups`` (default: all its setups).
+    per study, base setup -> the runs its row ensembles (``{base}.cycles{N}``, or
+    ``{base}.epochs{E}.cycles{N}`` with ``snapshot.epochs``; variant ``all``, the block's R), for
+    the block's ``snapshot.setups`` (default: all its setups).
 
     >>> base = {"epochs": 10, "optimizer": {"lr": 0.1}, "schedule": {}}
     >>> setups, rows = snapshot_rows({"architectures": {"setups": ["a", "b"], "runs": 4,
@@ -117,7 +118,8 @@ def snapshot_rows(studies: Mapping, configured: Mapping[str, dict]) -> tuple[dic
         if unknown:
             raise ConfigError(f"studies.{study}.snapshot.setups: {unknown} not in the block's setups {block['setups']}")
         rows[study] = {
-            base: {"setup": derive_setup(setups, base, cycles=int(snapshot["cycles"])), "variant": "all",
+            base: {"setup": derive_setup(setups, base, epochs=snapshot.get("epochs"),
+                                           cycles=int(snapshot["cycles"])), "variant": "all",
                    "runs": int(block["runs"])}
             for base in snapshot.get("setups", block["setups"])
         }
