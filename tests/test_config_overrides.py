@@ -152,12 +152,13 @@ def test_dry_run_with_seeds_per_job(run_snakemake, tmp_path):
 
 @pytest.mark.workflow
 def test_a_row_trains_its_own_runs_only(run_snakemake, tmp_path):
-    """The single-source rows and `all` take 24 runs (studies.sources.runs_by_variant), the other
+    """The single-source rows and `all` take 40 runs (studies.sources.runs_by_variant), the other
     rows 10: a row whose run 1 is the `none` run trains seeds 2..R, none beyond (no seed 11 for
-    the 10-run shuffle+augment row, no seed 25 for the 24-run rows, whatever the 5-seed chunks)."""
+    the 10-run shuffle+augment row, no seed 41 for the 40-run rows, whatever the 5-seed chunks)."""
     sources = DEFAULT["studies"]["sources"]
     runs, by_variant = sources["runs"], sources["runs_by_variant"]
     assert runs == 10 and set(by_variant) == {"init", "shuffle", "augment", "stochastic", "all"}
+    assert set(by_variant.values()) == {40}
     out = dry_run(run_snakemake, tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     planned = set(re.findall(r"results/runs/cnn1d/([\w+]+)/seed(\d+)/predictions\.npz", out.stdout))
