@@ -65,6 +65,32 @@ def test_a_snapshot_row_without_epochs_keeps_its_setups_epochs_and_with_a_bad_co
     assert plans["reduction"].detail["ensembles"]["cnn1d"]["snapshot"]["runs"] == 10
 
 
+@pytest.mark.parametrize("kept", ["ensembles", "architectures"])
+def test_snapshot_epochs_set_in_one_study_are_the_other_studys_too(kept):
+    """One key set, the other left out: both studies ensemble the one 320-epoch setup (before,
+    the study that lacked the key trained a second, 160-epoch snapshot setup without a word)."""
+    raw = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    if kept == "ensembles":
+        del raw["studies"]["architectures"]["snapshot"]["epochs"]
+    else:
+        del raw["studies"]["ensembles"]["epochs"]
+    plans = plan_studies(validate_config(raw, SCHEMA))
+    assert plans["sources"].detail["snapshots"]["architectures"]["cnn1d"]["setup"] == "cnn1d.epochs320.cycles5"
+    assert plans["reduction"].detail["ensembles"]["cnn1d"]["snapshot"]["setup"] == "cnn1d.epochs320.cycles5"
+    assert "cnn1d.cycles5" not in plans["sources"].setups and "cnn1d.cycles5" not in plans["reduction"].setups
+
+
+def test_snapshot_epochs_set_twice_differently_are_refused_naming_both_keys():
+    raw = study_full_raw()
+    raw["studies"]["architectures"]["snapshot"]["epochs"] = 160
+    with pytest.raises(ConfigError, match=r"studies.ensembles.epochs = 320, studies.architectures.snapshot.epochs = 160: "
+                                          r"the snapshot runs of cnn1d at 5 cycles are one setup"):
+        plan_studies(validate_config(raw, SCHEMA))
+    raw["studies"]["architectures"]["snapshot"]["cycles"] = 4   # another setup: no conflict
+    plans = plan_studies(validate_config(raw, SCHEMA))
+    assert plans["sources"].detail["snapshots"]["architectures"]["cnn1d"]["setup"] == "cnn1d.cycles4"
+
+
 def test_snapshot_setups_must_be_in_the_block():
     raw = study_full_raw()
     raw["studies"]["architectures"]["snapshot"]["setups"] = ["linear"]

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..config import ConfigError, derive_setup, max_runs
 from ..seeds import VARIANTS, variant_sources
+from ..sources.plan import snapshot_epochs
 from ..studies import RUN_DIR, StudyPlan
 from .tta import tta_methods
 
@@ -87,7 +88,8 @@ def reduction_plan(
             base: {
                 "pool": row("Single model", base, block["variant"], block["runs"]),
                 "snapshot": row(f"Snapshot ({block['cycles']} cycles)",
-                                derive_setup(setups, base, epochs=block.get("epochs"), cycles=block["cycles"]),
+                                derive_setup(setups, base, epochs=snapshot_epochs(studies, base, block["cycles"]),
+                                             cycles=block["cycles"]),
                                 block["variant"], block["runs"]) if block.get("cycles") else None,
                 "sizes": list(block["sizes"]),
             }
