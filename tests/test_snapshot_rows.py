@@ -62,7 +62,7 @@ def test_a_snapshot_row_without_epochs_keeps_its_setups_epochs_and_with_a_bad_co
     raw["studies"]["ensembles"]["epochs"] = 322
     with pytest.raises(ConfigError, match=r"epochs \(322\) must be a multiple of cycles \(5\)"):
         plan_studies(validate_config(raw, SCHEMA))
-    assert plans["reduction"].detail["ensembles"]["cnn1d"]["snapshot"]["runs"] == 10
+    assert plans["reduction"].detail["ensembles"]["cnn1d"]["snapshot"]["runs"] == raw["studies"]["ensembles"]["runs"] == 40
 
 
 @pytest.mark.parametrize("kept", ["ensembles", "architectures"])
