@@ -96,7 +96,8 @@ def train_families():
         ("train_none", seed_chunks(last_none, SEEDS_PER_JOB, 2), general_setup, "none"),
     ]
     if doubled:
-        families.append(("train_doubled", seed_chunks(int(plateau["runs"]), SEEDS_PER_JOB), _one_of(doubled), r"[a-z+]+"))
+        most = max(plateau["runs_by_recipe"].values())
+        families.append(("train_doubled", seed_chunks(most, SEEDS_PER_JOB), _one_of(doubled), r"[a-z+]+"))
     return families
 
 
@@ -205,7 +206,7 @@ def summary_inputs():
 def plateau_inputs(wildcards):
     """History files of the plateau check of one recipe: its runs and the doubled-epochs runs."""
     plateau = PLANS["plateau"].detail
-    variant, runs = plateau["variant"], int(plateau["runs"])
+    variant, runs = plateau["variant"], plateau["runs_by_recipe"][wildcards.setup]
     return {
         "histories": run_files(wildcards.setup, variant, "history.csv", runs),
         "double_histories": run_files(plateau["doubled"][wildcards.setup], variant, "history.csv", runs),

@@ -4,7 +4,7 @@ each check states its precision (the standard error of the change)."""
 import numpy as np
 import pytest
 
-from runvar.config import load_schema, validate_config
+from runvar.config import ConfigError, load_schema, max_runs, validate_config
 from runvar.config.files import read_config_file
 from runvar.plateau import plateau_check
 from runvar.studies import StudyPlan, plan_studies, plateau_plan
@@ -57,3 +57,33 @@ def test_a_derived_setup_has_one_name_whichever_study_derives_it_first():
     assert [r["setup"] for r in rows if r["label"] == "snapshot-all/0.1/320"] == [recipe]
     assert quick["plateau"].detail["doubled"][recipe] == "cnn1d.epochs640.cycles5"
     assert full["plateau"].detail["doubled"]["cnn1d.cycles5"] == recipe
+
+
+def quick_plans(**plateau):
+    raw = read_config_file(REPO / "config" / "config.yaml")
+    raw["plateau"] = {**raw["plateau"], **plateau}
+    return plan_studies(validate_config(raw, load_schema(REPO / "config" / "schema.yaml")))
+
+
+def test_a_recipe_family_can_take_a_larger_check_than_the_others():
+    """plateau.runs_by_setup: the selection arms' checks at 40 runs (their paired SE at 10 runs is
+    0.10-0.20, docs/recipes.md), every other recipe at plateau.runs."""
+    runs = quick_plans(runs_by_setup={"sel.lenet.*": 40})["plateau"].detail["runs_by_recipe"]
+    selection = {r for r in runs if r.startswith("sel.lenet.")}
+    assert selection >= {"sel.lenet.k2", "sel.lenet.k4", "sel.lenet.k8", "sel.lenet.k16", "sel.lenet.learned"}
+    assert {runs[r] for r in selection} == {40}
+    assert runs["cnn1d"] == runs["linear"] == runs["cnn1d.epochs320.cycles5"] == 10
+
+
+def test_a_pattern_that_matches_no_recipe_or_two_that_disagree_are_refused():
+    with pytest.raises(ConfigError, match=r"plateau.runs_by_setup: 'sel.lenet.k3' matches no checked recipe; checked: cnn1d, "):
+        quick_plans(runs_by_setup={"sel.lenet.k3": 40})
+    with pytest.raises(ConfigError, match=r"give sel.lenet.k2 different runs"):
+        quick_plans(runs_by_setup={"sel.*": 40, "sel.lenet.k2": 30})
+
+
+def test_seeds_of_a_larger_check_are_training_targets():
+    raw = read_config_file(REPO / "config" / "config.yaml")
+    assert max_runs(raw) == 40
+    raw["plateau"]["runs_by_setup"] = {"sel.*": 60}
+    assert max_runs(raw) == 60

@@ -9,6 +9,7 @@ rules read. ``rules/common.smk`` loops over :func:`plan_studies`; it names no st
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -95,8 +96,31 @@ def plateau_plan(config: Mapping, plans: Mapping[str, StudyPlan]) -> StudyPlan:
     targets = [PLATEAU_JSON.format(setup=recipe) for recipe in recipes]
     if recipes:
         targets += list(PLATEAU_FILES.values())
+    runs = check_runs(recipes, int(options["runs"]), options.get("runs_by_setup") or {})
     return StudyPlan(setups={d: setups[d] for d in doubled.values()}, targets=targets,
-                     detail={"doubled": doubled, **options})
+                     detail={"doubled": doubled, **options, "runs_by_recipe": runs})
+
+
+def check_runs(recipes: list[str], runs: int, by_setup: Mapping[str, int]) -> dict[str, int]:
+    """Each checked recipe's runs: ``plateau.runs``, or the ``plateau.runs_by_setup`` pattern
+    (fnmatch) that matches its name. A pattern matching no checked recipe, or two patterns that
+    give one recipe different runs, raise :class:`runvar.config.ConfigError` naming them.
+
+    >>> check_runs(["cnn", "sel.k2", "sel.k4"], 10, {"sel.*": 40, "sel.k4": 40})
+    {'cnn': 10, 'sel.k2': 40, 'sel.k4': 40}
+    """
+    from .config import ConfigError
+
+    for pattern in by_setup:
+        if not fnmatch.filter(recipes, pattern):
+            raise ConfigError(f"plateau.runs_by_setup: {pattern!r} matches no checked recipe; checked: {', '.join(recipes)}")
+    chosen = {}
+    for recipe in recipes:
+        asked = {pattern: int(n) for pattern, n in by_setup.items() if fnmatch.fnmatchcase(recipe, pattern)}
+        if len(set(asked.values())) > 1:
+            raise ConfigError(f"plateau.runs_by_setup: {asked} give {recipe} different runs; give each recipe one")
+        chosen[recipe] = next(iter(asked.values()), runs)
+    return chosen
 
 
 def inherited_recipes(recipes: set[str] | list[str], setups: Mapping[str, Mapping]) -> dict[str, str]:
