@@ -147,6 +147,35 @@ def inherited_recipes(recipes: set[str] | list[str], setups: Mapping[str, Mappin
     return inherited
 
 
+def snapshot_epochs(studies: Mapping, base: str, cycles: int) -> int | None:
+    """The epochs of ``base``'s snapshot runs of ``cycles`` cycles: one setup however many studies
+    ensemble it (the ensembles study's ``epochs``, a table study's ``snapshot.epochs``). Set in one
+    block only, the others follow it; None (the setup's own epochs) when no block sets it. Two
+    blocks that set it differently are refused, naming both keys: they would train two setups.
+
+    >>> studies = {"ensembles": {"setups": ["a"], "cycles": 5, "epochs": 320},
+    ...            "architectures": {"setups": ["a"], "snapshot": {"cycles": 5}}}
+    >>> snapshot_epochs(studies, "a", 5), snapshot_epochs(studies, "a", 4)
+    (320, None)
+    """
+    keys: dict[str, int] = {}
+    ensembles = studies.get("ensembles") or {}
+    if ensembles.get("cycles") == cycles and base in ensembles.get("setups", []) and ensembles.get("epochs"):
+        keys["studies.ensembles.epochs"] = int(ensembles["epochs"])
+    for study, block in studies.items():
+        snapshot = (block or {}).get("snapshot") or {}
+        if (snapshot.get("cycles") == cycles and snapshot.get("epochs")
+                and base in snapshot.get("setups", block.get("setups", []))):
+            keys[f"studies.{study}.snapshot.epochs"] = int(snapshot["epochs"])
+    if len(set(keys.values())) > 1:
+        from .config import ConfigError
+
+        listed = ", ".join(f"{key} = {value}" for key, value in keys.items())
+        raise ConfigError(f"{listed}: the snapshot runs of {base} at {cycles} cycles are one setup; "
+                          "set its epochs once (the other blocks follow) or to the same value")
+    return next(iter(keys.values()), None)
+
+
 def metrics_runs(plans: Mapping[str, StudyPlan], setup: str, variant: str, default: int) -> int:
     """R of the metrics row of (setup, variant): the most runs any plan asks of it, a
     variant-specific request first (e.g. 3 runs of ``none``), else ``default``.

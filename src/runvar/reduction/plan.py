@@ -20,8 +20,7 @@ from typing import Any
 
 from ..config import ConfigError, derive_setup, max_runs
 from ..seeds import VARIANTS, variant_sources
-from ..sources.plan import snapshot_epochs
-from ..studies import RUN_DIR, StudyPlan
+from ..studies import RUN_DIR, StudyPlan, snapshot_epochs
 from .tta import tta_methods
 
 #: A file of a reduction study: ``kind`` tables, claims or figures; ``stem`` the study (the TTA

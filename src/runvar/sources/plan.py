@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..config import ConfigError, derive_setup
-from ..studies import StudyPlan
+from ..studies import StudyPlan, snapshot_epochs
 
 #: Study blocks rendered as one (setup, variant) table each (SD Tables 6 and 8, RE Table 10).
 TABLE_STUDIES: tuple[str, ...] = ("depth", "architectures", "generalization")
@@ -93,34 +93,6 @@ def bitflip_bases(block: Mapping, setups: dict[str, dict]) -> dict[str, list[str
     return {setup: [setup] + [derive_setup(setups, setup, seed_base=b) for b in range(2, count + 1)]
             for setup in block["setups"]}
 
-
-
-def snapshot_epochs(studies: Mapping, base: str, cycles: int) -> int | None:
-    """The epochs of ``base``'s snapshot runs of ``cycles`` cycles: one setup however many studies
-    ensemble it (the ensembles study's ``epochs``, a table study's ``snapshot.epochs``). Set in one
-    block only, the others follow it; None (the setup's own epochs) when no block sets it. Two
-    blocks that set it differently are refused, naming both keys: they would train two setups.
-
-    >>> studies = {"ensembles": {"setups": ["a"], "cycles": 5, "epochs": 320},
-    ...            "architectures": {"setups": ["a"], "snapshot": {"cycles": 5}}}
-    >>> snapshot_epochs(studies, "a", 5), snapshot_epochs(studies, "a", 4)
-    (320, None)
-    """
-    keys: dict[str, int] = {}
-    ensembles = studies.get("ensembles") or {}
-    if ensembles.get("cycles") == cycles and base in ensembles.get("setups", []) and ensembles.get("epochs"):
-        keys["studies.ensembles.epochs"] = int(ensembles["epochs"])
-    for study in TABLE_STUDIES:
-        block = studies.get(study) or {}
-        snapshot = block.get("snapshot") or {}
-        if (snapshot.get("cycles") == cycles and snapshot.get("epochs")
-                and base in snapshot.get("setups", block.get("setups", []))):
-            keys[f"studies.{study}.snapshot.epochs"] = int(snapshot["epochs"])
-    if len(set(keys.values())) > 1:
-        listed = ", ".join(f"{key} = {value}" for key, value in keys.items())
-        raise ConfigError(f"{listed}: the snapshot runs of {base} at {cycles} cycles are one setup; "
-                          "set its epochs once (the other blocks follow) or to the same value")
-    return next(iter(keys.values()), None)
 
 
 def snapshot_rows(studies: Mapping, configured: Mapping[str, dict]) -> tuple[dict[str, dict], dict[str, dict]]:
