@@ -7,7 +7,13 @@ same SD for normal data (1.4826 x the median absolute deviation; the interquarti
 the median. Two draws of the quick study (docs/replication.md) gave single-source rows SDs
 of 0.11-0.29 whose robust SDs were all 0.09-0.14: a run 1-1.5 points low now and then.
 
-    .venv/bin/python benchmarks/robust_spread.py --results results --results results/replicate/results
+With ``--ratios`` it also prints, for each variant against ``all``, claim 1's ratio of accuracy
+SDs and the same ratio of trimmed SDs (the SD of the runs left when the ``--trim`` lowest and
+highest are set aside), each with a bootstrap 95% interval (the two rows' runs resampled
+independently) and whether it lies inside claim 1's margin [0.5, 2]: would a spread statistic
+that a rare bad run does not move decide claim 1 the same way in two draws?
+
+    .venv/bin/python benchmarks/robust_spread.py --results results --results results/replicate/results --ratios
 """
 
 from __future__ import annotations
@@ -32,6 +38,29 @@ def robust_sds(values: np.ndarray) -> tuple[float, float]:
     return float(1.4826 * np.median(np.abs(values - median))), float((q75 - q25) / 1.349)
 
 
+def trimmed_sd(values: np.ndarray, trim: int) -> np.ndarray:
+    """Population SD along the last axis of the values left when the ``trim`` lowest and
+    ``trim`` highest are set aside."""
+    ordered = np.sort(values, axis=-1)
+    kept = ordered[..., trim:ordered.shape[-1] - trim] if trim else ordered
+    return kept.std(axis=-1)
+
+
+def ratio_interval(a: np.ndarray, b: np.ndarray, spread, resamples: int, rng: np.random.Generator) -> tuple[float, float, float]:
+    """spread(a) / spread(b) and its bootstrap 95% interval, each row's runs resampled independently."""
+    ia = rng.integers(0, len(a), size=(resamples, len(a)))
+    ib = rng.integers(0, len(b), size=(resamples, len(b)))
+    ratios = spread(a[ia]) / spread(b[ib])
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    return float(spread(a) / spread(b)), float(low), float(high)
+
+
+def verdict(low: float, high: float, margin: tuple[float, float] = (0.5, 2.0)) -> str:
+    if margin[0] < low and high < margin[1]:
+        return "supported"
+    return "not supported" if high < margin[0] or low > margin[1] else "inconclusive"
+
+
 def row_accuracies(results: Path, setup: str, variant: str, runs: int) -> np.ndarray:
     accs = []
     for run in range(1, runs + 1):
@@ -46,6 +75,9 @@ def main() -> None:
     parser.add_argument("--setup", default="cnn1d")
     parser.add_argument("--variants", nargs="+", default=["init", "shuffle", "augment", "stochastic", "all"])
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--ratios", action="store_true", help="claim 1's SD and trimmed-SD ratios against all")
+    parser.add_argument("--trim", type=int, default=2, help="runs set aside at each end for the trimmed SD (default 2 of 40)")
+    parser.add_argument("--resamples", type=int, default=10000)
     args = parser.parse_args()
     print("results | variant | SD | 1.4826 MAD | IQR/1.349 | median | lowest three | runs > 0.5 below the median")
     for results in args.results:
@@ -55,6 +87,18 @@ def main() -> None:
             lowest = ", ".join(f"{a:.2f}" for a in np.sort(acc)[:3])
             print(f"{results} | {variant} | {acc.std():.3f} | {mad:.3f} | {iqr:.3f} | {np.median(acc):.2f} | {lowest} | "
                   f"{int((acc < np.median(acc) - 0.5).sum())}")
+    if not args.ratios:
+        return
+    print(f"\nresults | variant / all | accuracy SD ratio [95%] | verdict | trimmed SD ratio (trim {args.trim}) [95%] | verdict")
+    for results in args.results:
+        reference = row_accuracies(results, args.setup, "all", args.runs)
+        for variant in [v for v in args.variants if v != "all"]:
+            acc = row_accuracies(results, args.setup, variant, args.runs)
+            cells = []
+            for spread in (lambda v: v.std(axis=-1), lambda v: trimmed_sd(v, args.trim)):
+                ratio, low, high = ratio_interval(acc, reference, spread, args.resamples, np.random.default_rng(0))
+                cells.append(f"{ratio:.2f} [{low:.2f}, {high:.2f}] | {verdict(low, high)}")
+            print(f"{results} | {variant} / all | " + " | ".join(cells))
 
 
 if __name__ == "__main__":
