@@ -53,9 +53,30 @@ def family(relative: Path) -> str:
     return parts[0] if parts else relative.stem
 
 
+SEED_CHUNK = re.compile(r"seeds(\d+)-(\d+)\.tsv")
+
+
+def superseded(path: Path) -> bool:
+    """Whether a chunk job's file ``seedsA-B.tsv`` has a longer chunk from the same first seed
+    beside it (``seedsA-C.tsv``, C > B): the job a larger R made of it, which retrained its runs.
+    Only the current job counts, as in a study run from an empty ``results/``."""
+    match = SEED_CHUNK.fullmatch(path.name)
+    if not match:
+        return False
+    first, last = int(match.group(1)), int(match.group(2))
+    for other in path.parent.glob(f"seeds{first}-*.tsv"):
+        longer = SEED_CHUNK.fullmatch(other.name)
+        if longer and int(longer.group(1)) == first and int(longer.group(2)) > last:
+            return True
+    return False
+
+
 def job_rows(benchmarks: Path) -> Iterator[tuple[Path, float]]:
-    """Each benchmark file's path under ``benchmarks`` and wall seconds, once per row (a repeat of its job)."""
+    """Each benchmark file's path under ``benchmarks`` and wall seconds, once per row (a repeat of
+    its job); a chunk superseded by a longer one (:func:`superseded`) is left out."""
     for path in sorted(benchmarks.rglob("*.tsv")):
+        if superseded(path):
+            continue
         with path.open() as f:
             for row in csv.DictReader(f, delimiter="\t"):
                 yield path.relative_to(benchmarks), float(row["s"])

@@ -119,3 +119,16 @@ def test_the_cost_table_has_a_seconds_per_run_epoch_column(tmp_path):
                 "| train/mlp | 1 | 50 | 31.2% | |", "| train/hidden | 1 | 9 | 5.6% | |",
                 "| tta | 1 | 6 | 3.8% | |", "| synthetic | 1 | 20 | 12.5% | |", "| total | 11 | 160 | | |"):
         assert row in text, row
+
+
+def test_a_chunk_a_larger_r_superseded_is_counted_once(tmp_path):
+    """R from 24 to 40 turns the job of seeds 21-24 into one of 21-25: its old benchmark file stays
+    in results/benchmarks, and only the new job is the study's."""
+    b = tmp_path / "results" / "benchmarks" / "train" / "cnn1d" / "init"
+    bench(b / "seeds16-20.tsv", 90.0)
+    bench(b / "seeds21-24.tsv", 70.0)
+    bench(b / "seeds21-25.tsv", 95.0)
+    bench(b / "seeds2-5.tsv", 60.0)  # seeds2-5 and seeds26-30 share no first seed with another chunk
+    bench(b / "seeds26-30.tsv", 91.0)
+    seconds = study_cost.job_seconds(tmp_path / "results" / "benchmarks")
+    assert sorted(seconds["train/cnn1d"]) == [60.0, 90.0, 91.0, 95.0]
