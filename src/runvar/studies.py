@@ -112,7 +112,7 @@ def check_runs(recipes: list[str], runs: int, by_setup: Mapping[str, int]) -> di
     from .config import ConfigError
 
     for pattern in by_setup:
-        if not fnmatch.filter(recipes, pattern):
+        if not any(fnmatch.fnmatchcase(recipe, pattern) for recipe in recipes):
             raise ConfigError(f"plateau.runs_by_setup: {pattern!r} matches no checked recipe; checked: {', '.join(recipes)}")
     chosen = {}
     for recipe in recipes:
