@@ -27,6 +27,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from runvar.claims import CLAIM_MARGIN, equivalence_verdict  # noqa: E402
 from runvar.io import load_predictions  # noqa: E402
 from runvar.seeds import trained_variant  # noqa: E402
 
@@ -53,12 +54,6 @@ def ratio_interval(a: np.ndarray, b: np.ndarray, spread, resamples: int, rng: np
     ratios = spread(a[ia]) / spread(b[ib])
     low, high = np.percentile(ratios, [2.5, 97.5])
     return float(spread(a) / spread(b)), float(low), float(high)
-
-
-def verdict(low: float, high: float, margin: tuple[float, float] = (0.5, 2.0)) -> str:
-    if margin[0] < low and high < margin[1]:
-        return "supported"
-    return "not supported" if high < margin[0] or low > margin[1] else "inconclusive"
 
 
 def row_accuracies(results: Path, setup: str, variant: str, runs: int) -> np.ndarray:
@@ -97,7 +92,7 @@ def main() -> None:
             cells = []
             for spread in (lambda v: v.std(axis=-1), lambda v: trimmed_sd(v, args.trim)):
                 ratio, low, high = ratio_interval(acc, reference, spread, args.resamples, np.random.default_rng(0))
-                cells.append(f"{ratio:.2f} [{low:.2f}, {high:.2f}] | {verdict(low, high)}")
+                cells.append(f"{ratio:.2f} [{low:.2f}, {high:.2f}] | {equivalence_verdict((low, high), CLAIM_MARGIN)}")
             print(f"{results} | {variant} / all | " + " | ".join(cells))
 
 

@@ -27,9 +27,3 @@ def test_trimmed_sd_sets_aside_each_end():
     values = np.array([[1.0, 2.0, 3.0, 4.0, 100.0, -50.0]])
     assert robust_spread.trimmed_sd(values, 1)[0] == pytest.approx(np.std([1.0, 2.0, 3.0, 4.0]))
     assert robust_spread.trimmed_sd(values, 0)[0] == pytest.approx(values.std())
-
-
-def test_claim_one_verdict_from_an_interval():
-    assert robust_spread.verdict(0.6, 1.9) == "supported"
-    assert robust_spread.verdict(0.7, 3.2) == "inconclusive"
-    assert robust_spread.verdict(2.1, 3.0) == "not supported"
