@@ -93,7 +93,7 @@ def test_sources_claims_supported_when_sources_and_bitflip_match_all():
     claims, tests = sources_claims(sources_rows(), margin=(0.5, 2.0), resamples=2000)
     assert [c["verdict"] for c in claims] == ["supported", "supported"]
     first = tests[0]
-    assert (first["claim"], first["test"], first["measure"], first["margin"]) == ("1", "init / all", "accuracy SD", "[0.5, 2]")
+    assert (first["claim"], first["test"], first["measure"], first["margin"]) == ("1", "init / all", "accuracy bulk SD", "[0.5, 2]")
     assert first["statistic"] == pytest.approx(1.0) and first["ci95_low"] <= 1.0 <= first["ci95_high"]
     assert len([t for t in tests if t["claim"] == "2"]) == 10  # 5 measures x (all, init)
 

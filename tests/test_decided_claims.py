@@ -67,7 +67,7 @@ def test_claim_2_uses_the_pooled_bases_when_given():
     claims, tests = sources_claims(rows, margin=(0.5, 2.0), resamples=1000, bases=bases)
     claim2 = [t for t in tests if t["claim"] == "2"]
     assert {t["test"] for t in claim2} == {"bitflip (4 bases) / all", "bitflip (4 bases) / init"}
-    sd = next(t for t in claim2 if t["test"] == "bitflip (4 bases) / all" and t["measure"] == "accuracy SD")
+    sd = next(t for t in claim2 if t["test"] == "bitflip (4 bases) / all" and t["measure"] == "accuracy bulk SD")
     assert sd["statistic"] == pytest.approx(math.sqrt((1 + 0.81 + 1.21 + 1) / 4))
     assert sd["runs"] == 60 and sd["runs_to_decide"] is not None
     _, single = sources_claims(rows, margin=(0.5, 2.0), resamples=1000)

@@ -16,6 +16,7 @@ from runvar.forest import FOREST_ALT
 from runvar.io import load_prediction_stack
 from runvar.metrics import variability
 from runvar.seeds import trained_variant
+from runvar.stats.spread import bulk_sd
 from runvar.studies import REPORT_CATEGORIES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,9 +93,10 @@ def test_sources_table_and_claims(finished, tiny_config):
     assert verdicts.to_dict() == {1: "not tested", 2: gate}
     tests = claims[claims["level"] == "test"]
     assert list(tests["test"].unique()) == ["bitflip / init"] and len(tests) == 5
-    acc = tests[tests["measure"] == "accuracy SD"].iloc[0]
-    rows = table.set_index("variant")
-    assert acc["statistic"] == pytest.approx(rows.loc["bitflip", "accuracy_sd"] / rows.loc["init", "accuracy_sd"])
+    acc = tests[tests["measure"] == "accuracy bulk SD"].iloc[0]
+    per_run = {v: json.loads((finished / f"results/metrics/tiny_cnn/{v}.json").read_text())["per_run"]["accuracy"]
+               for v in ("bitflip", "init")}
+    assert acc["statistic"] == pytest.approx(bulk_sd(per_run["bitflip"]) / bulk_sd(per_run["init"]))
     for fig in ("png", "pdf"):
         assert (finished / f"results/figures/sources_tiny_cnn.{fig}").stat().st_size > 1000
 

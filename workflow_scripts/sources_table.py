@@ -3,7 +3,7 @@
 from runvar.claims import claims_frame, claims_markdown
 from runvar.io import load_json, log_to
 from runvar.runs import load_metrics_rows
-from runvar.sources.claims import bases_note, sources_claims
+from runvar.sources.claims import bases_note, sources_claims, tail_note
 from runvar.sources.tables import sources_frame, sources_markdown
 from runvar.tables import write_table
 
@@ -21,6 +21,7 @@ with log_to(snakemake.log[0]) as log:
              "(10,000 resamples by default, each variant's runs resampled independently). Claim 1 tests "
              "equivalence (the whole interval inside the margin); claim 2 tests that bitflip reaches the "
              "margin's lower end. `inconclusive`: the interval is too wide for the margin.\n")
+    notes += "\n" + tail_note(rows)
     if bases:
         notes += "\n" + bases_note([rows["bitflip"], *bases])
     write_table(claims_frame(claims, tests), claims_markdown(f"Claims 1 and 2: {setup}", claims, tests, notes),

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .plateau import CONVERGENCE_CHECK, UNDECIDED
+from .stats.spread import bulk_sd
 from .tables import markdown_table
 
 #: The SD metrics claims quote: (metrics key, label, format).
@@ -89,11 +90,14 @@ NOT_CHECKED = "inconclusive: convergence not checked"
 #: Written beside each verdict that stands without a plateau check because the config says so.
 CHECK_OFF_NOTE = " (convergence check off)"
 
+#: Suffix of a measure key read as the bulk SD of a per-run value (``accuracy_bulk_sd``).
+BULK_SD = "_bulk_sd"
 #: Variability measures claims compare, larger = more variable: (key, label, format).
-#: ``decorrelation`` is 1 - mean pairwise Spearman correlation.
+#: ``decorrelation`` is 1 - mean pairwise Spearman correlation. The spreads are bulk SDs: the
+#: SD of a row of 40 doubles when it draws one of the rare bad runs (docs/protocol.md, Claims).
 MEASURES: tuple[tuple[str, str, str], ...] = (
-    ("accuracy_sd", "accuracy SD", "{:.3f}"),
-    ("cross_entropy_sd", "CE SD", "{:.4f}"),
+    ("accuracy_bulk_sd", "accuracy bulk SD", "{:.3f}"),
+    ("cross_entropy_bulk_sd", "CE bulk SD", "{:.4f}"),
     ("pairwise_disagreement", "disagreement", "{:.2f}"),
     ("decorrelation", "1 - Spearman", "{:.4f}"),
     ("ensemble_delta_accuracy", "ensemble gain", "{:.3f}"),
@@ -101,7 +105,13 @@ MEASURES: tuple[tuple[str, str, str], ...] = (
 
 
 def measure(row: Mapping, key: str) -> float:
-    """The point value of a :data:`MEASURES` key in a metrics row."""
+    """The point value of a :data:`MEASURES` key in a metrics row: a bulk SD
+    (:func:`runvar.stats.spread.bulk_sd`) from the row's per-run values, pooled within bases
+    for a pooled row (:func:`pooled_within_row`) as its SDs are."""
+    if key.endswith(BULK_SD):
+        if "bases" in row:
+            return float(np.sqrt(np.mean([measure(base, key) ** 2 for base in row["bases"]])))
+        return float(bulk_sd(row["per_run"][key.removesuffix(BULK_SD)]))
     return 1.0 - float(row["pairwise_spearman"]) if key == "decorrelation" else float(row[key])
 
 
@@ -118,6 +128,8 @@ def resampled_measure(row: Mapping, key: str, idx: np.ndarray) -> np.ndarray:
     with replacement. SDs use the resampled runs' values; pairwise means average the pairs of
     distinct resampled runs (a run paired with its own copy is skipped, as no pair i < j of
     the original data compares a run with itself)."""
+    if key.endswith(BULK_SD):  # accuracy_bulk_sd, cross_entropy_bulk_sd
+        return np.asarray(bulk_sd(np.asarray(row["per_run"][key.removesuffix(BULK_SD)], dtype=np.float64)[idx]))
     if key.endswith("_sd"):  # accuracy_sd, cross_entropy_sd, ppl_sd (language models)
         values = np.asarray(row["per_run"][key.removesuffix("_sd")], dtype=np.float64)
         values = values - values[0]

@@ -98,6 +98,16 @@ def _decision(record: Mapping) -> str:
     return record.get("decision") or ("on the plateau" if record["converged"] else "not on the plateau")
 
 
+def _bulk_sentence(rows: Sequence[Mapping]) -> str:
+    """The bulk SDs claims 1 and 2 compare, and the runs they set aside, where the table has them."""
+    if any(r.get("accuracy_bulk_sd") is None for r in rows):
+        return ""
+    bulk = [float(r["accuracy_bulk_sd"]) for r in rows]
+    aside = [f"{r['variant']} {int(r['runs_set_aside'])}" for r in rows if r["runs_set_aside"]]
+    return (f" Bulk SDs (the claims' spread, rare bad runs set aside): {min(bulk):.2f}-{max(bulk):.2f}%; runs set "
+            f"aside: {', '.join(aside) if aside else 'none'} of {sum(int(r['runs']) for r in rows)}.")
+
+
 def findings_markdown(summary: Mapping[str, Any]) -> str:
     """The README's findings section (without its heading) from a :func:`collect` summary."""
     lines = []
@@ -119,14 +129,15 @@ def findings_markdown(summary: Mapping[str, Any]) -> str:
                      f"{sources['none']['accuracy_sd']:g} (bitwise identical predictions).")
     lines.append(f"- Single sources ({', '.join(singles)}): accuracy SD {min(sds):.2f}-{max(sds):.2f}%; `all` "
                  f"{sources['all']['accuracy_sd']:.2f}% (R = {sources['all']['runs']}); bitflip around one base "
-                 f"(SD's row) {sources['bitflip']['accuracy_sd']:.2f}% (R = {sources['bitflip']['runs']}).")
+                 f"(SD's row) {sources['bitflip']['accuracy_sd']:.2f}% (R = {sources['bitflip']['runs']})."
+                 + _bulk_sentence([sources[v] for v in (*singles, "all")]))
     claims, tests = _claims(summary["sources_claims"])
-    lines.append(f"- Claim 1 (sources alike): **{claims['1']['verdict']}** ({claims['1']['summary']}; ratio to "
-                 f"`all` within [0.5, 2]).")
+    lines.append(f"- Claim 1 (sources alike): **{claims['1']['verdict']}** ({claims['1']['summary']}; bulk-SD "
+                 f"ratio to `all` within [0.5, 2]).")
     lines.append(f"- Claim 2 (one bit = all sources): **{claims['2']['verdict']}** ({claims['2']['summary']}). "
-                 f"{_label(tests, '2')} / all: accuracy SD {_test(tests, 'bitflip / all', 'accuracy SD')}, disagreement "
-                 f"{_test(tests, 'bitflip / all', 'disagreement')}; bitflip / init: accuracy SD "
-                 f"{_test(tests, 'bitflip / init', 'accuracy SD')}" + _decided(tests, "2") + ".")
+                 f"{_label(tests, '2')} / all: accuracy bulk SD {_test(tests, 'bitflip / all', 'accuracy bulk SD')}, disagreement "
+                 f"{_test(tests, 'bitflip / all', 'disagreement')}; bitflip / init: accuracy bulk SD "
+                 f"{_test(tests, 'bitflip / init', 'accuracy bulk SD')}" + _decided(tests, "2") + ".")
     lines.append(_undecided(summary))
     if "depth" in summary:
         depth = {(r["setup"], r["variant"]): r for r in summary["depth"]}

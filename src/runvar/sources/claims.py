@@ -4,15 +4,20 @@ Every test is a ratio of a variability measure between two variants, with a boot
 interval over runs (:func:`runvar.claims.ratio_with_interval`), against a margin from the
 config (``claims.margin``, default [0.5, 2]: "within a factor of 2"):
 
-- claim 1 (sources have similar effects): each single source's accuracy SD and CE SD over
+- claim 1 (sources have similar effects): each single source's accuracy and CE bulk SD over
   ``all``'s; supported when the interval lies inside the margin (equivalence), not supported
   when it lies wholly outside;
 - claim 2 (one bit changes as much as all sources): bitflip over ``all`` and over ``init`` on
-  accuracy SD, CE SD, disagreement, 1 - Spearman and ensemble gain; supported when the
+  accuracy and CE bulk SD, disagreement, 1 - Spearman and ensemble gain; supported when the
   interval lies at or above the margin's lower end, not supported when wholly below. With bit
   flips around several base runs (``studies.sources.bitflip_bases``), claim 2 uses their spread
   pooled within bases (:func:`runvar.claims.pooled_within_row`): around one base the spread
   depends on that base (docs/protocol.md), while SD's single-base row stays in the table.
+
+The spreads are bulk SDs (:mod:`runvar.stats.spread`), not SDs: about 1 run in 100 lands 1-1.5
+points below its row (every source draws them), and a row of 40 that draws one doubles its SD,
+so an SD ratio reads which row drew it and two draws decide it differently (docs/replication.md).
+The table keeps SD's SD per row, and :func:`tail_note` says which runs the bulk sets aside.
 
 A claim's verdict combines its tests (:func:`runvar.claims.overall_verdict`); any row whose
 runs did not reach their plateau makes it ``inconclusive: not converged``.
@@ -22,9 +27,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 from ..claims import CLAIM_1, CLAIM_2, CLAIM_MARGIN, MEASURES, claim_summary, pooled_within_row, ratio_test
 from ..metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from ..seeds import SINGLE_SOURCE_VARIANTS
+from ..stats.spread import BIWEIGHT_C, bulk_sd, outside_bulk
 
 
 #: The key of the pooled bit-flip row among a setup's rows.
@@ -49,6 +57,29 @@ def bases_note(base_rows: Sequence[Mapping]) -> str:
             "around one base the spread depends on that base.\n")
 
 
+def tail_note(rows: Mapping[str, Mapping]) -> str:
+    """The claims table's paragraph on each row's accuracy SD, bulk SD and the runs the bulk
+    sets aside (rows with per-run accuracies, in the table's order).
+
+    >>> rows = {"init": {"runs": 5, "accuracy_sd": 0.55, "per_run": {"accuracy": [98.0, 98.1, 97.9, 98.0, 96.6]}},
+    ...         "all": {"runs": 5, "accuracy_sd": 0.07, "per_run": {"accuracy": [98.0, 98.1, 97.9, 98.0, 98.1]}}}
+    >>> print(tail_note(rows), end="")
+    Claims 1 and 2 compare bulk SDs (Tukey's biweight, c = 9: the SD for normal runs, runs more than 9 median absolute deviations from the median set aside); SD's SD is the table's. Accuracy SD / bulk SD (%), runs set aside: init 0.550 / 0.080, 1 of 5 (96.60); all 0.070 / 0.079, 0 of 5.
+    """
+    cells = []
+    for variant, row in rows.items():
+        if "per_run" not in row:
+            continue
+        acc = np.asarray(row["per_run"]["accuracy"], dtype=np.float64)
+        median, aside = float(np.median(acc)), outside_bulk(acc)
+        far = sorted(acc, key=lambda a: -abs(a - median))[:aside]
+        listed = f" ({', '.join(f'{a:.2f}' for a in far)})" if aside else ""
+        cells.append(f"{variant} {float(row['accuracy_sd']):.3f} / {bulk_sd(acc):.3f}, {aside} of {len(acc)}{listed}")
+    return (f"Claims 1 and 2 compare bulk SDs (Tukey's biweight, c = {BIWEIGHT_C:g}: the SD for normal runs, runs more "
+            f"than {BIWEIGHT_C:g} median absolute deviations from the median set aside); SD's SD is the table's. "
+            f"Accuracy SD / bulk SD (%), runs set aside: {'; '.join(cells)}.\n")
+
+
 def sources_claims(rows: Mapping[str, Mapping], margin: Sequence[float] = CLAIM_MARGIN,
                    resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
                    bases: Sequence[Mapping] = ()) -> tuple[list[dict], list[dict]]:
@@ -64,7 +95,7 @@ def sources_claims(rows: Mapping[str, Mapping], margin: Sequence[float] = CLAIM_
     tests1: list[dict] = []
     if "all" in rows:
         tests1 = [ratio_test("1", rows, v, "all", key, margin, True, resamples, seed)
-                  for v in singles for key in ("accuracy_sd", "cross_entropy_sd")]
+                  for v in singles for key in ("accuracy_bulk_sd", "cross_entropy_bulk_sd")]
     tests2: list[dict] = []
     if "bitflip" in rows:
         tests2 = [ratio_test("2", rows, flips, ref, key, margin, False, resamples, seed)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from ..stats.power import runs_needed, sample_sd
+from ..stats.spread import bulk_sd, outside_bulk
 from ..tables import (
     CONVERGED_NOTE,
     METRIC_KEYS,
@@ -34,7 +35,11 @@ BUDGET_NOTE = (f"{BUDGET_HEADER}: runs of each of two models a two-sided t-test 
 
 def _extras(row: Mapping) -> dict:
     budget = runs_needed(sample_sd(float(row["accuracy_sd"]), int(row["runs"])), BUDGET_DELTA)
-    return {BUDGET_KEY: budget, **{key: row[key] for key in EXTRA_KEYS if key in row}}
+    bulk = {}
+    if "per_run" in row:  # the spread claims 1 and 2 compare (runvar.stats.spread), and the runs it sets aside
+        accuracy = row["per_run"]["accuracy"]
+        bulk = {"accuracy_bulk_sd": bulk_sd(accuracy), "runs_set_aside": outside_bulk(accuracy)}
+    return {BUDGET_KEY: budget, **bulk, **{key: row[key] for key in EXTRA_KEYS if key in row}}
 
 
 def sources_frame(rows: Mapping[str, Mapping]) -> pd.DataFrame:
