@@ -34,3 +34,15 @@ def test_claim_two_pooled_flips_against_all_at_forty_runs():
     assert se == pytest.approx(sqrt(1 / 72 + 1 / 78))
     assert power_table.power_above(0.88, se) == pytest.approx(0.93, abs=0.005)
     assert power_table.power_above(0.88, power_table.log_ratio_se(36, 9)) == pytest.approx(0.57, abs=0.005)
+
+
+def test_a_thin_tail_takes_the_sd_tests_power_but_not_the_bulk_sds():
+    # the draws' tail: 1 run in 100 about 10 SDs low; at R = 80 most rows draw one
+    sd = power_table.simulated_power(lambda v: v.std(axis=-1), 80, 0.01, trials=60, resamples=300)
+    bulk = power_table.simulated_power(power_table.bulk_sd, 80, 0.01, trials=60, resamples=300)
+    normal_sd = power_table.simulated_power(lambda v: v.std(axis=-1), 80, 0.0, trials=60, resamples=300)
+    assert normal_sd > 0.9 and bulk > 0.9 and sd < 0.5
+
+
+def test_the_bulk_sd_keeps_about_nine_tenths_of_the_sds_efficiency_on_normal_runs():
+    assert power_table.bulk_efficiency(rows=4000) == pytest.approx(0.9, abs=0.04)
