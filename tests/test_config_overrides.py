@@ -203,14 +203,27 @@ def test_dry_run_without_an_execution_block_uses_the_defaults(run_snakemake, tmp
 
 @pytest.mark.workflow
 def test_a_larger_check_for_some_recipes_plans_their_runs_only(run_snakemake, tmp_path):
-    """plateau.runs_by_setup gives the selection arms' checks 40 runs at E and 2E; the other
-    recipes' checks keep plateau.runs (10), and the arms' table rows keep their R (10)."""
-    out = dry_run(run_snakemake, tmp_path,
-                  "plateau={variant: all, runs: 10, max_change: 0.3, runs_by_setup: {sel.lenet.*: 40}}")
+    """The quick config's plateau.runs_by_setup gives the selection arms' checks 40 runs at E and
+    2E while the other recipes' checks keep plateau.runs (10); a pattern naming one arm gives the
+    40 to that arm's check alone."""
+    assert DEFAULT["plateau"]["runs_by_setup"] == {"sel.lenet.*": 40}
+    assert DEFAULT["studies"]["selection"]["runs"] == 40  # the arms' rows read the check's runs at E
+
+    def planned_seeds(out):
+        planned = set(re.findall(r"results/runs/([\w.+-]+)/all/seed(\d+)/history\.csv", out.stdout))
+        return lambda setup: {int(s) for name, s in planned if name == setup}
+
+    out = dry_run(run_snakemake, tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
-    planned = set(re.findall(r"results/runs/([\w.+-]+)/all/seed(\d+)/history\.csv", out.stdout))
-    seeds = lambda setup: {int(s) for name, s in planned if name == setup}  # noqa: E731
-    assert seeds("sel.lenet.k8") == seeds("sel.lenet.k8.epochs400") == set(range(1, 41))
-    assert seeds("sel.lenet.learned.epochs200") == set(range(1, 41))
-    assert seeds("cnn1d.epochs320") == set(range(1, 11))
-    assert seeds("linear.epochs800") == set(range(1, 11))
+    seeds = planned_seeds(out)
+    assert seeds("sel.lenet.k8") == seeds("sel.lenet.k8.epochs200") == set(range(1, 41))
+    assert seeds("sel.lenet.learned.epochs200") == seeds("sel.lenet.k16.epochs400") == set(range(1, 41))
+    assert seeds("cnn1d.epochs320") == seeds("linear.epochs800") == set(range(1, 11))
+
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["plateau"]["runs_by_setup"] = {"sel.lenet.k2": 40}
+    out = run_snakemake(tmp_path, "-n", "--replace-workflow-config", config=config, check=False, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    seeds = planned_seeds(out)
+    assert seeds("sel.lenet.k2.epochs400") == set(range(1, 41))
+    assert seeds("sel.lenet.k8.epochs200") == seeds("sel.lenet.learned.epochs200") == set(range(1, 11))
