@@ -74,7 +74,7 @@ test: $(STAMP)
 	$(VENV)/bin/pytest -q
 
 # no snakemake, no SLURM, nothing slow (pytest marks workflow, slurm, slow): under 2 minutes on
-# 2 cores (698 tests, 47 s wall with a training process on the other core, pytest with these marks on 2026-12-06, AMD EPYC)
+# 2 cores (706 tests, 39 s wall with training on both cores, pytest with these marks on 2026-12-07, AMD EPYC)
 test-fast: $(STAMP)
 	$(VENV)/bin/pytest -q -m "not slow and not workflow and not slurm"
 
