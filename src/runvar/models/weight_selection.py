@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .layers import StochasticLayer
+from .selection_kernels import argmax_last, gather_last, scale_last
 from .registry import register
 
 #: How a layer picks its candidate per connection.
@@ -72,12 +73,12 @@ class _StraightThroughSelect(torch.autograd.Function):
         ctx: Any, scores: torch.Tensor, candidates: torch.Tensor, choice: torch.Tensor
     ) -> torch.Tensor:
         ctx.save_for_backward(candidates)
-        return candidates.gather(-1, choice.unsqueeze(-1)).squeeze(-1)
+        return gather_last(candidates, choice)
 
     @staticmethod
     def backward(ctx: Any, grad_weight: torch.Tensor) -> tuple[torch.Tensor, None, None]:
         (candidates,) = ctx.saved_tensors
-        return grad_weight.unsqueeze(-1) * candidates, None, None
+        return scale_last(grad_weight, candidates), None, None
 
 
 class SelectionLayer(StochasticLayer):
@@ -117,7 +118,7 @@ class SelectionLayer(StochasticLayer):
     @torch.no_grad()
     def greedy_choice(self) -> torch.Tensor:
         """Index of the highest-scoring candidate per connection (first one on ties)."""
-        return self.scores.argmax(dim=-1)
+        return argmax_last(self.scores)
 
     @torch.no_grad()
     def sample_choice(self) -> torch.Tensor:
