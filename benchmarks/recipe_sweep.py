@@ -2,7 +2,9 @@
 
 For each candidate recipe (a setup of the config, with overrides) and each number of epochs E,
 trains runs 1..R of one variant (default: the plateau check's, runs 1-10 of `all`, with the
-study's seeds) on the config's MNIST-1D data and prints the mean final test accuracy and CE.
+study's seeds, shifted by the config's ``seeds.offset``: ``--config config/replicate.yaml``
+trains the second draw's runs) on the config's MNIST-1D data and prints the mean final test
+accuracy and CE.
 Between E and 2E it prints the plateau check as the workflow decides it (docs/protocol.md,
 Convergence): the change of the mean, its SE paired by run, and the decision at the config's
 threshold, with the runs that would decide. Recipes are chosen by this, never by the verdicts
@@ -35,7 +37,7 @@ from runvar.config import deep_merge, load_schema, validate_config  # noqa: E402
 from runvar.config.files import read_config_file  # noqa: E402
 from runvar.data import load_dataset, prepare_dataset  # noqa: E402
 from runvar.plateau import decide_change  # noqa: E402
-from runvar.seeds import run_seeds  # noqa: E402
+from runvar.runs import setup_run_seeds  # noqa: E402
 from runvar.studies import plan_studies  # noqa: E402
 from runvar.train import train_runs  # noqa: E402
 
@@ -82,7 +84,8 @@ def train(job: tuple[str, dict, str, int, str, list[int], int]) -> list[tuple[st
     setup = dict(setup, epochs=epochs)
     data = load_dataset(data_path)
     started = time.perf_counter()
-    results = list(train_runs(setup, data, [run_seeds(variant, r) for r in runs], log=lambda line: None, stack=stack))
+    seeds = [setup_run_seeds(setup, variant, r) for r in runs]
+    results = list(train_runs(setup, data, seeds, log=lambda line: None, stack=stack))
     seconds = (time.perf_counter() - started) / len(runs)
     return [(label, epochs, run, 100 * r.history[-1]["test_accuracy"], r.history[-1]["test_cross_entropy"], seconds)
             for run, r in zip(runs, results)]

@@ -140,9 +140,15 @@ def train_and_save_runs(
             for run, out, result in zip(runs, out_dirs, results)]
 
 
+def setup_run_seeds(setup: Mapping[str, Any], variant: str, run: int) -> RunSeeds:
+    """The seeds of run ``run`` of ``variant`` of ``setup`` as the workflow trains it: from the
+    setup's onset epoch, shifted by its ``seed_base`` and the config's ``seeds.offset``."""
+    return run_seeds(variant, run, int(setup.get("onset_epoch", 0)), seed_shift(setup))
+
+
 def _seeds_logged(setup_name: str, setup: Mapping[str, Any], variant: str, run: int,
                   log: Callable[[str], None]) -> RunSeeds:
-    seeds = run_seeds(variant, run, int(setup.get("onset_epoch", 0)), seed_shift(setup))
+    seeds = setup_run_seeds(setup, variant, run)
     log(f"== {setup_name}/{variant} run {run}: seeds {seeds.as_dict()}")
     return seeds
 
