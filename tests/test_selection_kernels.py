@@ -1,7 +1,10 @@
 """The compiled selection loops give torch's bits: argmax, gather, the straight-through
 gradient, and whole selection runs (alone and stacked) trained with and without them."""
 
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -19,7 +22,7 @@ needs_compiler = pytest.mark.skipif(shutil.which("cc") is None, reason="no C com
 @pytest.fixture
 def kernels_on(monkeypatch):
     """The compiled kernels, asserted present (a test against them must not pass on torch's ops)."""
-    monkeypatch.delenv("RUNVAR_SELECTION_KERNELS", raising=False)
+    monkeypatch.setattr(selection_kernels, "ENABLED", True)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     assert selection_kernels.kernels() is not None, "the selection kernels did not compile"
 
@@ -82,8 +85,16 @@ def test_inputs_the_kernels_do_not_take_run_torchs_operations(kernels_on):
     assert same_bits(gather_last(candidates, choice), candidates.gather(-1, choice.unsqueeze(-1)).squeeze(-1))
 
 
-def test_the_switch_turns_the_kernels_off(monkeypatch):
-    monkeypatch.setenv("RUNVAR_SELECTION_KERNELS", "0")
+@pytest.mark.parametrize("value, off", [("0", True), ("1", False)])
+def test_the_environment_switch_turns_the_kernels_off(value, off):
+    code = "from runvar.models import selection_kernels as k; print(k.ENABLED, k.kernels() is None)"
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "RUNVAR_SELECTION_KERNELS": value},
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.split() == [str(not off), str(off or shutil.which("cc") is None)]
+
+
+def test_switched_off_the_selection_runs_torchs_operations(monkeypatch):
+    monkeypatch.setattr(selection_kernels, "ENABLED", False)
     assert selection_kernels.kernels() is None
     scores = _scores((5, 3), 4)
     assert same_bits(argmax_last(scores), scores.argmax(-1))
@@ -106,11 +117,11 @@ def test_selection_runs_are_bitwise_the_same_with_and_without_the_kernels(tiny_s
         return library
 
     monkeypatch.setattr(selection_kernels, "kernels", counted)
-    monkeypatch.delenv("RUNVAR_SELECTION_KERNELS", raising=False)
+    monkeypatch.setattr(selection_kernels, "ENABLED", True)
     fast_alone = train_run(setup, tiny_data, seeds[0], log=lambda _: None)
     fast_stacked = list(train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=2))
     assert calls and all(calls), "training did not run through the compiled kernels"
-    monkeypatch.setenv("RUNVAR_SELECTION_KERNELS", "0")
+    monkeypatch.setattr(selection_kernels, "ENABLED", False)
     calls.clear()
     slow_alone = train_run(setup, tiny_data, seeds[0], log=lambda _: None)
     slow_stacked = list(train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=2))

@@ -15,7 +15,8 @@ The C source is compiled once per process with the machine's C compiler (``$CC``
 into a temporary shared library loaded with :mod:`ctypes` (no torch headers, a fraction of a
 second). Where there is no compiler, where a tensor is not a contiguous float32 CPU tensor, or
 where torch runs on more than one thread (its own loops then run in parallel), torch's
-operations run. ``RUNVAR_SELECTION_KERNELS=0`` turns the kernels off.
+operations run. ``RUNVAR_SELECTION_KERNELS=0`` in the environment of the process turns the
+kernels off (:data:`ENABLED`).
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ _SIGNATURES = {
     "runvar_scale": [_FLOAT, _FLOAT, _SIZE, _SIZE, _FLOAT],
 }
 
+#: Whether the kernels may run (``RUNVAR_SELECTION_KERNELS=0`` when the process starts turns them off).
+ENABLED = os.environ.get("RUNVAR_SELECTION_KERNELS", "1") != "0"
 _library: ctypes.CDLL | None = None
 _tried = False
 
@@ -117,7 +120,7 @@ def _compile() -> ctypes.CDLL | None:
 def kernels() -> ctypes.CDLL | None:
     """This process's compiled kernels (compiled on first use); None where they are off or failed."""
     global _library, _tried
-    if os.environ.get("RUNVAR_SELECTION_KERNELS", "1") == "0":
+    if not ENABLED:
         return None
     if not _tried:
         _tried = True
