@@ -85,6 +85,7 @@ def test_inputs_the_kernels_do_not_take_run_torchs_operations(kernels_on):
     assert same_bits(gather_last(candidates, choice), candidates.gather(-1, choice.unsqueeze(-1)).squeeze(-1))
 
 
+@pytest.mark.slow  # a fresh process imports torch
 @pytest.mark.parametrize("value, off", [("0", True), ("1", False)])
 def test_the_environment_switch_turns_the_kernels_off(value, off):
     code = "from runvar.models import selection_kernels as k; print(k.ENABLED, k.kernels() is None)"
