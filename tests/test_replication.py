@@ -13,7 +13,7 @@ from runvar.config import load_schema, validate_config
 from runvar.config.files import read_config_file
 from runvar.io import save_json
 from runvar.replication import (END, START, DrawLabel, Row, arm_distance, claim_test_distance, compare,
-                                contradicts, count_line, counts, cpu_model, main, margin_distance,
+                                contradicts, count_line, counts, cpu_model, main, margin_distance, markers,
                                 parse_margin, plateau_distance, replication_markdown, seed_offset)
 from runvar.seeds import SEEDED_SOURCES, VARIANTS, run_seeds
 
@@ -226,6 +226,29 @@ def test_the_command_writes_between_the_markers(tmp_path):
     text = doc.read_text()
     assert text.startswith(head + START) and text.endswith(END + tail)
     assert "seed offset 1000, AMD EPYC, 2026-12-07" in text and "| **contradicts** |" in text
+
+
+def test_a_named_section_is_written_between_its_own_markers_and_leaves_the_main_table(tmp_path, capsys):
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    save_json(first, first_draw())
+    save_json(second, second_draw())
+    start, end = markers("third draw")
+    doc = tmp_path / "replication.md"
+    doc.write_text(f"{START}\nmain table\n{END}\n\nprose\n{start}\nold\n{end}\n")
+    args = [str(first), str(second), "--cpu", "AMD EPYC", "--dates", "2026-12-06", "2026-12-07"]
+    assert main([*args, "--write", str(doc), "--section", "third draw"]) == 0
+    text = doc.read_text()
+    assert text.startswith(f"{START}\nmain table\n{END}\n\nprose\n{start}\n") and text.endswith(f"{end}\n")
+    assert "old" not in text and "| **contradicts** |" in text
+    doc.write_text("no markers here\n")
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--write", str(doc), "--section", "fourth draw"])
+    assert exit_.value.code == 2 and "replication (fourth draw)" in capsys.readouterr().err
+    assert doc.read_text() == "no markers here\n"  # nothing written
+    with pytest.raises(SystemExit):
+        main([*args, "--section", "third draw"])  # a section without --write
+    with pytest.raises(ValueError, match="lower-case letters"):
+        markers("Third -->")
 
 
 def test_common_compares_only_what_both_draws_hold(tmp_path, capsys):

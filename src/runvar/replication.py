@@ -354,9 +354,24 @@ def file_date(path: str | os.PathLike[str]) -> str:
     return dt.datetime.fromtimestamp(os.stat(path).st_mtime, dt.timezone.utc).strftime("%Y-%m-%d")
 
 
-def update_doc(doc: str | os.PathLike[str], markdown: str) -> None:
-    """Replace the text between :data:`START` and :data:`END` in ``doc`` with ``markdown``."""
-    new = replace_between(Path(doc).read_text(), START, END, markdown, f"{doc}: replication")
+def markers(section: str | None = None) -> tuple[str, str]:
+    """The markers around a generated table in the docs: :data:`START` and :data:`END`, or those
+    of a named further comparison (``section``, e.g. ``third draw``).
+
+    >>> markers("third draw")[1]
+    '<!-- end of replication (third draw) -->'
+    """
+    if section is None:
+        return START, END
+    if not re.fullmatch(r"[a-z0-9 ]+", section):
+        raise ValueError(f"a section name is lower-case letters, digits and spaces; got {section!r}")
+    return START.replace("replication:", f"replication ({section}):"), END.replace("replication", f"replication ({section})")
+
+
+def update_doc(doc: str | os.PathLike[str], markdown: str, section: str | None = None) -> None:
+    """Replace the text between the markers of ``section`` (:func:`markers`) in ``doc`` with ``markdown``."""
+    start, end = markers(section)
+    new = replace_between(Path(doc).read_text(), start, end, markdown, f"{doc}: replication" + (f" ({section})" if section else ""))
     write_atomic(doc, lambda tmp: Path(tmp).write_text(new))
 
 
@@ -374,6 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="the CPU of each draw (one: both; default: this machine's, from /proc/cpuinfo)")
     parser.add_argument("--dates", nargs=2, metavar=("FIRST", "SECOND"),
                         help="each draw's date (default: the day its summary was written, UTC)")
+    parser.add_argument("--section", help="with --write: the markers of a further comparison, e.g. 'third draw' "
+                        "(<!-- replication (third draw): ... -->); default: the main table's")
     parser.add_argument("--common", action="store_true",
                         help="compare only the verdicts both draws hold (a second draw of part of the study), "
                              "and say how many of the others were left out")
@@ -388,8 +405,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.common and len(common_rows(rows)) < len(rows):
         markdown += (f"\n{len(rows) - len(common_rows(rows))} verdicts of only one draw are left out "
                      "(`--common`: the second draw ran part of the study).\n")
+    if args.section and not args.write:
+        parser.error("--section names where --write writes: give --write too")
     if args.write:
-        update_doc(args.write, markdown)
+        try:
+            update_doc(args.write, markdown, args.section)
+        except ValueError as error:
+            parser.error(str(error))
     else:
         print(markdown, end="")
     return 0
