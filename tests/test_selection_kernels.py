@@ -133,3 +133,34 @@ def test_selection_runs_are_bitwise_the_same_with_and_without_the_kernels(tiny_s
         assert_same_run(fast, slow)
     assert_same_run(fast_alone, fast_stacked[0])
     assert not same_bits(fast_stacked[0].logits, fast_stacked[1].logits)  # two runs, not one twice
+
+
+def _fake_compiler(tmp_path, body):
+    script = tmp_path / "fake-cc"
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.mark.parametrize("body, says", [
+    ("echo 'selection.c: error: no' >&2; exit 1\n", "error: no"),  # the compiler fails
+    ('for a; do o="$a"; done; echo "not a library" > "$o"\n', "selection.so"),  # a file that does not load
+])
+def test_a_build_that_fails_warns_and_training_runs_torchs_operations(tmp_path, monkeypatch, body, says):
+    monkeypatch.setenv("CC", _fake_compiler(tmp_path, body))
+    with pytest.warns(RuntimeWarning, match="could not be built") as caught:
+        assert selection_kernels._compile() is None
+    assert says in str(caught[0].message) and "torch's operations" in str(caught[0].message)
+    monkeypatch.setattr(selection_kernels, "_tried", False)
+    monkeypatch.setattr(selection_kernels, "_library", None)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    with pytest.warns(RuntimeWarning):
+        scores = _scores((4, 3), 8)
+        assert same_bits(argmax_last(scores), scores.argmax(-1))
+    assert selection_kernels._tried and selection_kernels._library is None  # tried once, not per call
+
+
+def test_no_compiler_warns_once_and_names_the_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    with pytest.warns(RuntimeWarning, match=r"no C compiler found \(\$CC or cc\)"):
+        assert selection_kernels._compile() is None

@@ -35,6 +35,13 @@ SOURCE = r"""
 #include <math.h>
 #include <stdint.h>
 
+/* the product loop in AVX-512, AVX2 and baseline versions, picked at load time (x86-64 Linux) */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
 /* choice[r] = index of the first maximum of s[r*k .. r*k+k-1], or of its first NaN */
 void runvar_argmax(const float *s, int64_t rows, int64_t k, int64_t *choice) {
     for (int64_t r = 0; r < rows; ++r) {
@@ -67,7 +74,7 @@ static inline __attribute__((always_inline)) void scale_rows(const float *restri
     }
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
+VECTOR_CLONES
 void runvar_scale(const float *g, const float *c, int64_t rows, int64_t k, float *restrict out) {
     switch (k) {
         case 2: scale_rows(g, c, rows, 2, out); break;
@@ -102,15 +109,20 @@ def _compile() -> ctypes.CDLL | None:
     with tempfile.TemporaryDirectory(prefix="runvar-selection-") as folder:
         source, library = Path(folder) / "selection.c", Path(folder) / "selection.so"
         source.write_text(SOURCE)
-        # -O2 without -ffast-math or -march: IEEE products, code for any CPU of the architecture
-        done = subprocess.run([compiler, "-O3", "-shared", "-fPIC", str(source), "-o", str(library)],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            warnings.warn(f"compiling the selection kernels with {compiler} failed, so weight selection runs "
-                          f"torch's operations (the same bits, slower): {done.stderr.strip()[:500]}",
-                          RuntimeWarning, stacklevel=4)
-            return None
-        loaded = ctypes.CDLL(str(library))  # mapped into the process: the file may go
+        # no -ffast-math, no -march, no contraction into FMAs: IEEE products, code for any CPU
+        command = [compiler, "-O3", "-ffp-contract=off", "-shared", "-fPIC", str(source), "-o", str(library)]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True)
+            failure = done.stderr.strip()[:500] if done.returncode != 0 else None
+            # mapped into the process: the file may go (a temporary folder mounted noexec fails here)
+            loaded = ctypes.CDLL(str(library)) if failure is None else None
+        except OSError as error:
+            failure, loaded = str(error), None
+    if loaded is None:
+        warnings.warn(f"the selection kernels could not be built with {compiler} in {tempfile.gettempdir()} "
+                      f"(TMPDIR), so weight selection runs torch's operations (the same bits, slower): {failure}",
+                      RuntimeWarning, stacklevel=4)
+        return None
     for name, arguments in _SIGNATURES.items():
         getattr(loaded, name).argtypes = arguments
         getattr(loaded, name).restype = None
