@@ -164,3 +164,15 @@ def test_no_compiler_warns_once_and_names_the_variable(monkeypatch, tmp_path):
     monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
     with pytest.warns(RuntimeWarning, match=r"no C compiler found \(\$CC or cc\)"):
         assert selection_kernels._compile() is None
+
+
+@needs_compiler
+def test_a_choice_out_of_range_is_an_error_not_a_read_outside_the_tensor(kernels_on):
+    candidates = torch.rand(4, 3, 8)
+    for bad in (8, -1):
+        choice = torch.zeros(4, 3, dtype=torch.long)
+        choice[2, 1] = bad
+        with pytest.raises(IndexError, match=r"outside \[0, 8\)"):
+            gather_last(candidates, choice)
+        with pytest.raises(RuntimeError):  # torch's own gather refuses it too
+            candidates.gather(-1, choice.unsqueeze(-1))

@@ -59,9 +59,13 @@ void runvar_argmax(const float *s, int64_t rows, int64_t k, int64_t *choice) {
     }
 }
 
-/* weight[r] = c[r*k + choice[r]] */
-void runvar_gather(const float *c, const int64_t *choice, int64_t rows, int64_t k, float *weight) {
-    for (int64_t r = 0; r < rows; ++r) weight[r] = c[r * k + choice[r]];
+/* weight[r] = c[r*k + choice[r]]; 1 (and nothing read out of range) for an index outside [0, k) */
+int runvar_gather(const float *c, const int64_t *choice, int64_t rows, int64_t k, float *weight) {
+    for (int64_t r = 0; r < rows; ++r) {
+        if (choice[r] < 0 || choice[r] >= k) return 1;
+        weight[r] = c[r * k + choice[r]];
+    }
+    return 0;
 }
 
 /* out[r*k + j] = g[r] * c[r*k + j]; k a constant where it is one of the common counts, so the
@@ -125,7 +129,7 @@ def _compile() -> ctypes.CDLL | None:
         return None
     for name, arguments in _SIGNATURES.items():
         getattr(loaded, name).argtypes = arguments
-        getattr(loaded, name).restype = None
+        getattr(loaded, name).restype = ctypes.c_int if name == "runvar_gather" else None
     return loaded
 
 
@@ -170,8 +174,9 @@ def gather_last(candidates: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
             or choice.shape != candidates.shape[:-1] or choice.device.type != "cpu":
         return candidates.gather(-1, choice.unsqueeze(-1)).squeeze(-1)
     weight = torch.empty(choice.shape, dtype=candidates.dtype)
-    library.runvar_gather(candidates.data_ptr(), choice.data_ptr(), choice.numel(), candidates.shape[-1],
-                          weight.data_ptr())
+    if library.runvar_gather(candidates.data_ptr(), choice.data_ptr(), choice.numel(), candidates.shape[-1],
+                             weight.data_ptr()):
+        raise IndexError(f"a chosen candidate index is outside [0, {candidates.shape[-1]})")
     return weight
 
 
