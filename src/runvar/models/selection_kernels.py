@@ -91,10 +91,10 @@ void runvar_scale(const float *g, const float *c, int64_t rows, int64_t k, float
 """
 
 _FLOAT, _LONG, _SIZE = ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64
-_SIGNATURES = {
-    "runvar_argmax": [_FLOAT, _SIZE, _SIZE, _LONG],
-    "runvar_gather": [_FLOAT, _LONG, _SIZE, _SIZE, _FLOAT],
-    "runvar_scale": [_FLOAT, _FLOAT, _SIZE, _SIZE, _FLOAT],
+_SIGNATURES = {  # name: (argument types, return type)
+    "runvar_argmax": ([_FLOAT, _SIZE, _SIZE, _LONG], None),
+    "runvar_gather": ([_FLOAT, _LONG, _SIZE, _SIZE, _FLOAT], ctypes.c_int),
+    "runvar_scale": ([_FLOAT, _FLOAT, _SIZE, _SIZE, _FLOAT], None),
 }
 
 #: Whether the kernels may run (``RUNVAR_SELECTION_KERNELS=0`` when the process starts turns them off).
@@ -127,9 +127,9 @@ def _compile() -> ctypes.CDLL | None:
                       f"(TMPDIR), so weight selection runs torch's operations (the same bits, slower): {failure}",
                       RuntimeWarning, stacklevel=4)
         return None
-    for name, arguments in _SIGNATURES.items():
+    for name, (arguments, result) in _SIGNATURES.items():
         getattr(loaded, name).argtypes = arguments
-        getattr(loaded, name).restype = ctypes.c_int if name == "runvar_gather" else None
+        getattr(loaded, name).restype = result
     return loaded
 
 
