@@ -79,7 +79,7 @@ rule language_metrics:
     log:
         "results/logs/language/metrics/{setup}/{variant}.log",
     wildcard_constraints:
-        setup=language_setup_pattern(),
+        setup=language_metrics_setup_pattern(),
     resources:
         **resources_for("default"),
     conda:

@@ -7,6 +7,8 @@ from runvar.language.plan import REPORT_FILES as LANGUAGE_REPORT_FILES, RUN_DIR 
 LANGUAGE = PLANS["language"].detail
 LANGUAGE_SETUPS = LANGUAGE.get("setups", {})
 LANGUAGE_TABLE_SETUPS = list(LANGUAGE.get("doubled", {}))
+#: table setup -> the setups of its bit flips' bases 1..B (runvar.language.plan.bitflip_bases)
+LANGUAGE_BASES = LANGUAGE.get("bitflip_bases", {})
 
 
 def language_runs(setup, variant, name, runs=None):
@@ -38,20 +40,33 @@ def language_plateau_inputs(wildcards):
     }
 
 
+def language_table_setup(setup):
+    """The table setup a setup belongs to: itself, or the setup whose bit flips' base it is
+    (its plateau check stands for its bases, which differ only by seeds)."""
+    return next((table for table, names in LANGUAGE_BASES.items() if setup in names), setup)
+
+
 def language_metrics_inputs(wildcards):
     return {
         "predictions": language_runs(wildcards.setup, wildcards.variant, "predictions.npz"),
         "records": language_runs(wildcards.setup, wildcards.variant, "run.json"),
-        "plateau": LANGUAGE_PLATEAU.format(setup=wildcards.setup),
+        "plateau": LANGUAGE_PLATEAU.format(setup=language_table_setup(wildcards.setup)),
     }
 
 
 def language_report_inputs(wildcards):
     return {
         "metrics": [LANGUAGE_METRICS.format(setup=wildcards.setup, variant=v) for v in LANGUAGE["variants"]],
+        "bases": [LANGUAGE_METRICS.format(setup=name, variant="bitflip")
+                  for name in LANGUAGE_BASES.get(wildcards.setup, [])[1:]],
         "plateau": LANGUAGE_PLATEAU.format(setup=wildcards.setup),
     }
 
 
 def language_setup_pattern():
     return _one_of(LANGUAGE_TABLE_SETUPS)
+
+
+def language_metrics_setup_pattern():
+    """The setups with metrics rows: the table setups and their bit flips' bases."""
+    return _one_of(LANGUAGE_TABLE_SETUPS + [n for names in LANGUAGE_BASES.values() for n in names[1:]])

@@ -1,5 +1,5 @@
 """Claims that replicate: runs to decide (the projection of an interval), and claim 2 on bit
-flips pooled within several base runs."""
+flips pooled within several base runs (the sources' and the language study's)."""
 
 import math
 
@@ -9,8 +9,9 @@ import pytest
 from runvar.claims import (
     at_least_verdict, equivalence_verdict, pooled_within_row, projected_interval, ratio_with_interval, runs_to_decide,
 )
+from runvar.language.report import language_claims
 from runvar.selection.stats import reduction_runs_to_decide
-from runvar.sources.claims import sources_claims
+from runvar.sources.claims import bases_note, sources_claims
 
 from .test_claims_tables import claim_row, sources_rows
 
@@ -72,3 +73,36 @@ def test_claim_2_uses_the_pooled_bases_when_given():
     assert sd["runs"] == 60 and sd["runs_to_decide"] is not None
     _, single = sources_claims(rows, margin=(0.5, 2.0), resamples=1000)
     assert {t["test"] for t in single if t["claim"] == "2"} == {"bitflip / all", "bitflip / init"}
+
+
+def _language_row(ppl, disagreement, delta):
+    ppl = np.asarray(ppl, dtype=np.float64)
+    pairs = len(np.triu_indices(len(ppl), k=1)[0])
+    return {"setup": "lm", "runs": len(ppl), "ppl_mean": float(ppl.mean()), "ppl_sd": float(ppl.std()),
+            "pairwise_disagreement": disagreement, "ensemble_delta_ppl": delta, "converged": True,
+            "per_run": {"ppl": list(ppl)},
+            "pairs": {"pairwise_disagreement": [disagreement] * pairs, "ensemble_delta_ppl": [delta] * pairs}}
+
+
+def test_language_claim_2_pools_the_flips_within_bases():
+    noise = np.random.default_rng(5).normal(size=40)
+    rows = {"init": _language_row(50 + noise, 10.0, -1.0), "stochastic": _language_row(50 + noise, 10.0, -1.0),
+            "all": _language_row(50 + noise, 10.0, -1.0),
+            "bitflip": _language_row(50 + 0.1 * noise, 1.0, -0.1)}  # base 1: PPL SD a tenth of all's
+    # bases 2-4 (10 flips each) spread as much as all, around bases 5, 10 and 15 PPL away
+    bases = [_language_row(50 + b + noise[:10] / noise[:10].std() * np.std(noise), 9.0, -0.9) for b in (5, 10, 15)]
+    claims, tests = language_claims(rows, (0.5, 2.0), resamples=2000, bases=bases)
+    claim2 = {(t["test"], t["measure"]): t for t in tests if t["claim"] == "2"}
+    assert set(claim2) == {(f"bitflip (4 bases) / {ref}", m) for ref in ("all", "init")
+                           for m in ("PPL SD", "disagreement", "ensemble PPL delta")}
+    sd = claim2[("bitflip (4 bases) / all", "PPL SD")]
+    # the spread within each base, pooled (sqrt of the mean variance), not the 15 PPL between bases
+    assert sd["statistic"] == pytest.approx(math.sqrt((0.01 + 1 + 1 + 1) / 4), rel=1e-9)
+    assert sd["runs"] == 40 and claim2[("bitflip (4 bases) / all", "disagreement")]["statistic"] == pytest.approx(
+        (1.0 + 27.0) / 4 / 10.0)
+    # around base 1 alone, the flips read a tenth of all's spread: claim 2 not supported
+    _, single = language_claims(rows, (0.5, 2.0), resamples=2000)
+    one = next(t for t in single if t["test"] == "bitflip / all" and t["measure"] == "PPL SD")
+    assert one["statistic"] == pytest.approx(0.1) and one["verdict"] == "not supported"
+    assert bases_note([rows["bitflip"], *bases], "ppl_sd", "PPL SD").startswith(
+        "Claim 2 pools the bit flips around 4 base runs (40, 10, 10, 10 flips; ")

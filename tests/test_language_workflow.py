@@ -14,6 +14,9 @@ LANGUAGE = {
     "variants": ["none", "init", "stochastic", "all", "bitflip"],
     "runs": 3,
     "runs_none": 2,
+    "runs_by_variant": {"all": 4},
+    "bitflip_bases": 2,
+    "bitflip_base_runs": 2,
     "plateau": {"runs": 2, "max_change_pct": 50.0},
     "settings": {"tiny_lm": {"corpus": "pydoc", "model": {"kind": "qrnn", "embedding": 8, "hidden": 12, "layers": 1},
                              "epochs": 1, "batch_size": 8, "bptt": 12, "train_tokens": 1500, "test_batch_size": 10}},
@@ -34,7 +37,7 @@ def test_tiny_language_study_end_to_end(tmp_path, run_snakemake):
                          config=tiny_config(LANGUAGE), check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     table = pd.read_csv(tmp_path / "results/tables/language_tiny_lm.csv")
-    assert list(table["variant"]) == LANGUAGE["variants"] and list(table["runs"]) == [2, 3, 3, 3, 3]
+    assert list(table["variant"]) == LANGUAGE["variants"] and list(table["runs"]) == [2, 3, 3, 4, 3]
     none = table.set_index("variant").loc["none"]
     assert none["ppl_sd"] == 0.0 and none["pairwise_disagreement"] == 0.0
     assert (table.set_index("variant").loc[["init", "all"], "ppl_sd"] > 0).all()
@@ -47,6 +50,13 @@ def test_tiny_language_study_end_to_end(tmp_path, run_snakemake):
     assert tests[["statistic", "ci95_low", "ci95_high"]].notna().all().all() and tests["margin"].notna().all()
     record = json.loads((tmp_path / "results/language/runs/tiny_lm/bitflip/seed2/run.json").read_text())
     assert record["seeds"]["bitflip"] == 2 and record["seeds"]["init"] == 1 and record["bitflip"]["parameter"]
+    # claim 2 reads the flips pooled within 2 bases: base 2's flips grow around every seed 2
+    assert set(tests.loc[tests["claim"] == 2, "test"]) == {"bitflip (2 bases) / all", "bitflip (2 bases) / init"}
+    base = [json.loads((tmp_path / f"results/language/runs/tiny_lm.base2/bitflip/seed{r}/run.json").read_text())
+            for r in (1, 2)]
+    assert [b["seeds"]["init"] for b in base] == [2, 2] and base[0]["seeds"]["bitflip"] != base[1]["seeds"]["bitflip"]
+    assert "Claim 2 pools the bit flips around 2 base runs (3, 2 flips; tiny_lm, tiny_lm.base2" in (
+        tmp_path / "results/claims/language_tiny_lm.md").read_text()
     history = pd.read_csv(tmp_path / "results/language/runs/tiny_lm.epochs2/all/seed2/history.csv")
     assert list(history["epoch"]) == [1, 2] and (history["valid_ppl"] > 1).all()
     check = json.loads((tmp_path / "results/language/plateau/tiny_lm.json").read_text())

@@ -173,11 +173,26 @@ def pooled_within_row(bases: Sequence[Mapping]) -> dict[str, Any]:
     for key in ("accuracy_sd", "cross_entropy_sd", "ppl_sd"):
         if key in first:
             row[key] = float(np.sqrt(np.mean([float(b[key]) ** 2 for b in bases])))
-    for key in ("pairwise_disagreement", "pairwise_spearman", "ensemble_delta_accuracy", "accuracy_mean"):
+    for key in ("pairwise_disagreement", "pairwise_spearman", "ensemble_delta_accuracy", "ensemble_delta_ppl",
+                "accuracy_mean", "ppl_mean"):
         if key in first:
             row[key] = float(np.mean([float(b[key]) for b in bases]))
     row.update(runs=sum(int(b["runs"]) for b in bases), base_runs=len(bases), bases=list(bases))
     return row
+
+
+#: The key of the pooled bit-flip row among a table's rows (:func:`with_pooled_flips`).
+POOLED_FLIPS = "bitflip_pooled"
+
+
+def with_pooled_flips(rows: Mapping[str, Mapping], bases: Sequence[Mapping]) -> tuple[dict[str, Mapping], str]:
+    """(rows, the key of claim 2's flips): with the bitflip rows of bases 2..B (``bases``; base 1
+    is ``rows["bitflip"]``), ``rows`` gains their :func:`pooled_within_row` under
+    :data:`POOLED_FLIPS`, labelled ``bitflip (B bases)``, and claim 2 reads it; else ``bitflip``."""
+    if not bases or "bitflip" not in rows:
+        return dict(rows), "bitflip"
+    pooled = pooled_within_row([rows["bitflip"], *bases])
+    return {**rows, POOLED_FLIPS: {**pooled, "label": f"bitflip ({pooled['base_runs']} bases)"}}, POOLED_FLIPS
 
 
 def resampled_row(row: Mapping, key: str, resamples: int, rng: np.random.Generator) -> np.ndarray:

@@ -121,8 +121,9 @@ def _check_derived(name: str, setup: Mapping) -> None:
 
 def max_runs(config: Mapping) -> int:
     """Seeds 1..max_runs exist as training targets: the largest ``runs`` (or ``runs_by_variant``)
-    of any study block, or of the plateau checks (``plateau.runs``, ``plateau.runs_by_setup``)."""
-    blocks = config.get("studies", {}).values()
+    of any image study block, or of the plateau checks (``plateau.runs``, ``plateau.runs_by_setup``).
+    The language study's runs are its own (``results/language/``), not image runs."""
+    blocks = [block for name, block in config.get("studies", {}).items() if name != "language"]
     plateau = config.get("plateau") or {}
     return max([s["runs"] for s in blocks if "runs" in s]
                + [r for s in blocks for r in (s.get("runs_by_variant") or {}).values()]

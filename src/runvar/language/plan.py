@@ -36,9 +36,11 @@ def report_files(setup: str) -> dict[str, str]:
 
 
 def plan(config: Mapping) -> StudyPlan:
-    """``detail``: resolved ``setups`` (with the doubled ones), ``variants``, ``runs`` by
-    ``setup/variant``, ``doubled`` (setup -> its 2E setup), ``plateau`` options and ``chunks``
-    (``(first, last)`` seed span -> the ``setup/variant`` keys trained in jobs of that span).
+    """``detail``: resolved ``setups`` (with the doubled ones and the bit flips' bases), ``variants``,
+    ``runs`` by ``setup/variant`` (``runs``, ``runs_none``, ``runs_by_variant``; each base's flips
+    ``bitflip_base_runs``, default the bitflip row's), ``doubled`` (setup -> its 2E setup),
+    ``plateau`` options, ``chunks`` (``(first, last)`` seed span -> the ``setup/variant`` keys
+    trained in jobs of that span) and ``bitflip_bases`` (:func:`bitflip_bases`).
 
     >>> study = plan({"studies": {"language": {"variants": ["init", "none"], "runs": 4, "runs_none": 2,
     ...     "settings": {"q": {"epochs": 3}}}}, "train": {"seeds_per_job": 4}})
@@ -50,7 +52,11 @@ def plan(config: Mapping) -> StudyPlan:
     ...     "settings": {"q": {"epochs": 3}}}}, "train": {"seeds_per_job": 4}}).detail
     >>> study["runs"], study["chunks"]
     ({'q/all': 4, 'q.epochs6/all': 6}, {(1, 4): ['q/all', 'q.epochs6/all'], (5, 6): ['q/all', 'q.epochs6/all']})
+    >>> plan({"studies": {"language": {"variants": ["all", "bitflip"], "runs": 4, "runs_by_variant": {"all": 6},
+    ...     "bitflip_bases": 2, "bitflip_base_runs": 2, "settings": {"q": {"epochs": 3}}}}}).detail["runs"]
+    {'q/all': 6, 'q/bitflip': 4, 'q.epochs6/all': 3, 'q.base2/bitflip': 2}
     """
+    from ..config import ConfigError
     from .config import PLATEAU_DEFAULTS, resolve_block
 
     block = (config.get("studies") or {}).get("language")
@@ -60,13 +66,21 @@ def plan(config: Mapping) -> StudyPlan:
     variants = list(block["variants"])
     plateau = {**PLATEAU_DEFAULTS, **block.get("plateau", {})}
     runs, doubled = {}, {}
+    by_variant = {"none": block.get("runs_none", block["runs"]), **(block.get("runs_by_variant") or {})}
+    unknown = sorted(set(block.get("runs_by_variant") or {}) - set(variants))
+    if unknown:
+        raise ConfigError(f"studies.language.runs_by_variant: {unknown} not in studies.language.variants {variants}")
     for name in list(setups):
         for variant in variants:
-            runs[f"{name}/{variant}"] = int(block.get("runs_none", block["runs"]) if variant == "none" else block["runs"])
+            runs[f"{name}/{variant}"] = int(by_variant.get(variant, block["runs"]))
         double = f"{name}.epochs{2 * int(setups[name]['epochs'])}"
         setups[double] = {**setups[name], "epochs": 2 * int(setups[name]["epochs"])}
         doubled[name] = double
         runs[f"{double}/{plateau['variant']}"] = int(plateau["runs"])
+    bases = bitflip_bases(block, setups, list(doubled))
+    for names in bases.values():
+        for name in names[1:]:
+            runs[f"{name}/bitflip"] = int(block.get("bitflip_base_runs", runs[f"{names[0]}/bitflip"]))
     # the check reads runs 1..plateau.runs of its variant at E too: trained, whatever the row's R
     # (the row itself stays runs 1..R)
     trained = dict(runs)
@@ -80,4 +94,32 @@ def plan(config: Mapping) -> StudyPlan:
             chunks.setdefault((seeds[0], seeds[-1]), []).append(key)
     targets = [path for name in doubled for path in report_files(name).values()]
     return StudyPlan(targets=targets, detail={"setups": setups, "variants": variants, "runs": runs,
-                                              "doubled": doubled, "plateau": plateau, "chunks": chunks})
+                                              "doubled": doubled, "plateau": plateau, "chunks": chunks,
+                                              "bitflip_bases": bases})
+
+
+def bitflip_bases(block: Mapping, setups: dict[str, dict], names: list[str]) -> dict[str, list[str]]:
+    """The language study's bit-flip bases (``bitflip_bases`` B, as the sources study's,
+    :func:`runvar.sources.plan.bitflip_bases`): per table setup, the setups whose `bitflip` rows
+    flip bits around bases 1..B, the setup itself (base 1, SD's row) and ``{setup}.base2`` ..
+    ``{setup}.base{B}`` (every fixed seed B), added to ``setups``.
+
+    >>> setups = {"q": {"epochs": 3}}
+    >>> bitflip_bases({"variants": ["all", "bitflip"], "bitflip_bases": 3}, setups, ["q"])
+    {'q': ['q', 'q.base2', 'q.base3']}
+    >>> setups["q.base3"]
+    {'epochs': 3, 'seed_base': 3}
+    """
+    from ..config import ConfigError
+
+    count = int(block.get("bitflip_bases", 1))
+    if count < 2:
+        return {}
+    if "bitflip" not in block.get("variants", []):
+        raise ConfigError(f"studies.language.bitflip_bases = {count} needs the variant bitflip in studies.language.variants")
+    bases = {}
+    for name in names:
+        bases[name] = [name] + [f"{name}.base{b}" for b in range(2, count + 1)]
+        for b, base in enumerate(bases[name][1:], start=2):
+            setups[base] = {**setups[name], "seed_base": b}
+    return bases

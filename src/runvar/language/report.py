@@ -4,8 +4,9 @@ Claims use the image tables' statistics and verdict rules (:mod:`runvar.sources.
 test is a ratio of a variability measure between two variants with a bootstrap 95% interval
 over runs, against the config's margin. Claim 1: init / all and stochastic / all on PPL SD and
 disagreement (equivalence); claim 2: bitflip / all and bitflip / init on PPL SD, disagreement
-and ensemble PPL delta (at least the margin's lower end). Rows whose setup did not pass its
-plateau check make a claim ``inconclusive: not converged``.
+and ensemble PPL delta (at least the margin's lower end), with bit flips around several base
+runs pooled within bases as in the sources study. Rows whose setup did not pass its plateau
+check make a claim ``inconclusive: not converged``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..claims import CLAIM_1, CLAIM_2, claim_summary, ratio_test
+from ..claims import CLAIM_1, CLAIM_2, claim_summary, ratio_test, with_pooled_flips
 from ..metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from ..plots import plt
 from ..plateau import UNDECIDED
@@ -65,12 +66,15 @@ def language_markdown(frame: pd.DataFrame, title: str, check: Mapping | None) ->
 
 
 def language_claims(rows: Mapping[str, Mapping], margin: Sequence[float], resamples: int = BOOTSTRAP_RESAMPLES,
-                    seed: int = BOOTSTRAP_SEED) -> tuple[list[dict], list[dict]]:
-    """(per-claim verdicts, per-test rows) of claims 1 and 2 from the metrics rows by variant."""
+                    seed: int = BOOTSTRAP_SEED, bases: Sequence[Mapping] = ()) -> tuple[list[dict], list[dict]]:
+    """(per-claim verdicts, per-test rows) of claims 1 and 2 from the metrics rows by variant;
+    ``bases``: the bitflip rows of bases 2..B (``studies.language.bitflip_bases``; base 1 is
+    ``rows["bitflip"]``), whose spread within bases claim 2 pools as the sources study's does."""
     margin = (float(margin[0]), float(margin[1]))
+    rows, flips = with_pooled_flips(rows, bases)
     tests1 = [ratio_test("1", rows, v, "all", key, margin, True, resamples, seed, label)
               for v in ("init", "stochastic") if v in rows and "all" in rows for key, label in LANGUAGE_MEASURES[:2]]
-    tests2 = [ratio_test("2", rows, "bitflip", ref, key, margin, False, resamples, seed, label)
+    tests2 = [ratio_test("2", rows, flips, ref, key, margin, False, resamples, seed, label)
               for ref in ("all", "init") if ref in rows and "bitflip" in rows for key, label in LANGUAGE_MEASURES]
     claims = [claim_summary("1", CLAIM_1, tests1, "needs `all` and `init` or `stochastic`"),
               claim_summary("2", CLAIM_2, tests2, "needs `bitflip` and `all` or `init`")]

@@ -29,30 +29,30 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..claims import CLAIM_1, CLAIM_2, CLAIM_MARGIN, MEASURES, claim_summary, pooled_within_row, ratio_test
+from ..claims import (CLAIM_1, CLAIM_2, CLAIM_MARGIN, MEASURES, claim_summary, pooled_within_row, ratio_test,
+                      with_pooled_flips)
 from ..metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from ..seeds import SINGLE_SOURCE_VARIANTS
 from ..stats.spread import BIWEIGHT_C, bulk_sd, outside_bulk
 
 
-#: The key of the pooled bit-flip row among a setup's rows.
-POOLED = "bitflip_pooled"
 
-
-def bases_note(base_rows: Sequence[Mapping]) -> str:
-    """The claims table's paragraph on the bit flips' bases: each base's accuracy SD and
-    disagreement, and the pooled values claim 2 uses.
+def bases_note(base_rows: Sequence[Mapping], sd: str = "accuracy_sd", sd_label: str = "accuracy SD") -> str:
+    """The claims table's paragraph on the bit flips' bases: each base's SD (``sd``, e.g.
+    ``ppl_sd`` for the language rows) and disagreement, and the pooled values claim 2 uses.
 
     >>> print(bases_note([{"setup": "c", "runs": 3, "accuracy_sd": 0.1, "pairwise_disagreement": 1.0},
     ...                   {"setup": "c.base2", "runs": 3, "accuracy_sd": 0.3, "pairwise_disagreement": 2.0}]), end="")
     Claim 2 pools the bit flips around 2 base runs (3 flips each; c, c.base2: every seed the base's): accuracy SD per base 0.100, 0.300 (pooled within bases 0.224); disagreement 1.00, 2.00 (pooled 1.50). SD's single-base row (the table's `bitflip`) is base 1: around one base the spread depends on that base.
     """
     pooled = pooled_within_row(base_rows)
-    sds = ", ".join(f"{float(r['accuracy_sd']):.3f}" for r in base_rows)
+    sds = ", ".join(f"{float(r[sd]):.3f}" for r in base_rows)
     dis = ", ".join(f"{float(r['pairwise_disagreement']):.2f}" for r in base_rows)
-    return (f"Claim 2 pools the bit flips around {len(base_rows)} base runs ({int(base_rows[0]['runs'])} flips "
-            f"each; {', '.join(str(r['setup']) for r in base_rows)}: every seed the base's): accuracy SD per "
-            f"base {sds} (pooled within bases {pooled['accuracy_sd']:.3f}); disagreement {dis} (pooled "
+    flips = sorted({int(r["runs"]) for r in base_rows})
+    each = f"{flips[0]} flips each" if len(flips) == 1 else f"{', '.join(str(int(r['runs'])) for r in base_rows)} flips"
+    return (f"Claim 2 pools the bit flips around {len(base_rows)} base runs ({each}; "
+            f"{', '.join(str(r['setup']) for r in base_rows)}: every seed the base's): {sd_label} per "
+            f"base {sds} (pooled within bases {pooled[sd]:.3f}); disagreement {dis} (pooled "
             f"{pooled['pairwise_disagreement']:.2f}). SD's single-base row (the table's `bitflip`) is base 1: "
             "around one base the spread depends on that base.\n")
 
@@ -86,11 +86,7 @@ def sources_claims(rows: Mapping[str, Mapping], margin: Sequence[float] = CLAIM_
     """(per-claim verdicts, per-test rows) of claims 1 and 2 from the metrics rows by variant;
     ``bases``: the bitflip rows of bases 2..B (base 1 is ``rows["bitflip"]``), pooled for claim 2."""
     margin = (float(margin[0]), float(margin[1]))
-    flips = "bitflip"
-    if bases and "bitflip" in rows:
-        pooled = pooled_within_row([rows["bitflip"], *bases])
-        rows = {**rows, POOLED: {**pooled, "label": f"bitflip ({pooled['base_runs']} bases)"}}
-        flips = POOLED
+    rows, flips = with_pooled_flips(rows, bases)
     singles = [v for v in SINGLE_SOURCE_VARIANTS if v in rows]
     tests1: list[dict] = []
     if "all" in rows:
