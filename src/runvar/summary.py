@@ -165,7 +165,8 @@ def findings_markdown(summary: Mapping[str, Any]) -> str:
         lines.append(
             f"- Language (QRNN, offline corpus): test PPL {first['ppl_mean']:.2f}; PPL SD {sds} "
             f"(converged: {_yes(first)}). Claim 1: **{claims_lm['1']['verdict']}**; claim 2: "
-            f"**{claims_lm['2']['verdict']}** (bitflip / all PPL SD {_test(tests_lm, 'bitflip / all', 'PPL SD')}).")
+            f"**{claims_lm['2']['verdict']}** ({_label(tests_lm, '2')} / all PPL SD "
+            f"{_test(tests_lm, 'bitflip / all', 'PPL SD')}).")
     if "selection" in summary:
         verdicts = [r["verdict"] for r in summary["selection"] if r["verdict"]]
         counts = {v: verdicts.count(v) for v in dict.fromkeys(verdicts)}
