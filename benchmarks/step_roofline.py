@@ -13,6 +13,9 @@ machine), the system time and the minor page faults per step (memory the step ma
 
     .venv/bin/python benchmarks/step_roofline.py [--setups cnn1d mlp512 ...] [--stack 5] [--steps 50]
 
+``--products`` lists each family's products instead, slowest first, with their shapes and their
+own GFLOP/s: which product holds the roofline down.
+
 ``--baseline OTHER/src`` measures another tree (e.g. ``git archive <commit> src | tar -x -C OTHER``)
 and this one in the same run, alternating fresh processes ``--rounds`` times, and prints both
 with this tree's time over the baseline's: a before/after of a change on one shared machine.
@@ -153,6 +156,8 @@ def main() -> None:
                         "measured against it and this tree's, alternating, in fresh processes")
     parser.add_argument("--rounds", type=int, default=3, help="with --baseline: alternations (median of them)")
     parser.add_argument("--write", type=Path, help="a Markdown file with the step-roofline markers to fill")
+    parser.add_argument("--products", action="store_true", help="list each family's products: shapes, "
+                        "time alone and GFLOP/s, slowest first (where the step's products lose their time)")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.write and args.baseline:
@@ -169,11 +174,52 @@ def main() -> None:
     if args.baseline:
         _compare(args)
         return
+    if args.products:
+        _print_products(args)
+        return
     rows = _rows(args)
     _print_rows(rows)
     if args.write:
         SECTION.write(args.write, roofline_markdown(rows, args.steps, provenance(torch.get_num_threads(), load)))
         print(f"wrote the step roofline into {args.write}")
+
+
+def product_table(calls: list[tuple], repeats: int) -> list[tuple[str, float, float, str]]:
+    """Each recorded product (op, MFLOP, ms alone, GFLOP/s, operand shapes and strides), slowest
+    first: the products a step's roofline is made of, one at a time."""
+    table = []
+    for func, args in calls:
+        counter = FlopCounterMode(display=False)
+        operands = [torch.randn(1).new_empty_strided(*a).normal_() if isinstance(a, tuple) and
+                    isinstance(a[0], torch.Size) else a for a in args]
+        with counter:
+            func(*operands)
+        seconds = replay_seconds([(func, args)], repeats)
+        shapes = " ".join(f"{tuple(a[0])}/{tuple(a[1])}" for a in args if isinstance(a, tuple) and isinstance(a[0], torch.Size))
+        table.append((str(func).removeprefix("aten."), counter.get_total_flops() / 1e6, seconds * 1e3,
+                      counter.get_total_flops() / seconds / 1e9, shapes))
+    return sorted(table, key=lambda row: -row[2])
+
+
+def _print_products(args: argparse.Namespace) -> None:
+    """``--products``: one step of each family recorded, then each of its products timed alone."""
+    setups = default_setups()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "mnist1d.npz")
+        prepare_dataset("mnist1d", path, num_samples=5000, train_split=0.8, seed=42)
+        data = load_dataset(path)
+    for name in args.setups:
+        _, step = family_step(setups[name], data, args.stack)
+        for _ in range(3):
+            step()
+        recorded = Products()
+        with recorded:
+            step()
+        table = product_table(recorded.calls, args.steps)
+        total = sum(row[2] for row in table)
+        print(f"\n{name}: {len(table)} products, {total:.3f} ms alone (shapes/strides of the operands)")
+        for op, mflop, ms, gflops, shapes in table:
+            print(f"  {op:<26} {mflop:8.1f} MFLOP {ms:8.3f} ms {gflops:7.1f} GFLOP/s {ms / total:5.0%}  {shapes}")
 
 
 def _print_rows(rows: dict[str, dict[str, float]]) -> None:

@@ -84,3 +84,21 @@ def test_the_docs_hold_each_section_once_and_make_bench_doc_writes_them():
     recipe = (REPO / "Makefile").read_text().split("\nbench-doc:", 1)[1].split("\n\n", 1)[0]
     assert "benchmarks/step_roofline.py --write docs/benchmarks.md" in recipe
     assert "benchmarks/single_run.py --write docs/benchmarks.md" in recipe
+
+
+def test_products_listing_counts_each_product_and_sorts_the_slowest_first():
+    import torch
+
+    roofline = load("step_roofline")
+    aten = torch.ops.aten
+    recorded = roofline.Products()
+    a, b = torch.randn(2, 64, 48), torch.randn(2, 48, 8)
+    with recorded:
+        torch.bmm(a, b)
+        torch.mm(torch.randn(4, 3), torch.randn(3, 2))
+    assert [call[0] for call in recorded.calls] == [aten.bmm.default, aten.mm.default]
+    table = roofline.product_table(recorded.calls, repeats=3)
+    flops = {row[0]: row[1] for row in table}
+    assert flops == {"bmm.default": pytest.approx(2 * 2 * 64 * 48 * 8 / 1e6), "mm.default": pytest.approx(2 * 4 * 3 * 2 / 1e6)}
+    assert [row[2] for row in table] == sorted((row[2] for row in table), reverse=True)
+    assert next(row[4] for row in table if row[0] == "bmm.default") == "(2, 64, 48)/(3072, 48, 1) (2, 48, 8)/(384, 8, 1)"
