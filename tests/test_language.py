@@ -191,3 +191,16 @@ def test_plateau_check_on_validation_ppl(tmp_path):
     assert plateau_check("s", "all", paths["e"], paths["e2"], 1.1, VALID_PPL)["decision"] == "on the plateau"
     assert check["curve_double"] == {"epochs": [2, 4], "valid_ppl": [41.0, pytest.approx(40.9)]}
     assert not plateau_check("s", "all", paths["e"], paths["e2"], 0.2, VALID_PPL)["converged"]
+
+
+def test_bases_and_runs_by_variant_need_their_variants():
+    from runvar.language.plan import plan
+
+    def language(**block):
+        return {"studies": {"language": {"runs": 4, "settings": {"q": {"epochs": 3}}, **block}}}
+
+    with pytest.raises(ConfigError, match=r"studies.language.bitflip_bases = 3 needs the variant bitflip in studies.language.variants"):
+        plan(language(variants=["all"], bitflip_bases=3))
+    with pytest.raises(ConfigError, match=r"studies.language.runs_by_variant: \['init'\] not in studies.language.variants"):
+        plan(language(variants=["all"], runs_by_variant={"init": 8}))
+    assert plan(language(variants=["all"], bitflip_bases=1)).detail["bitflip_bases"] == {}

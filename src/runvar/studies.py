@@ -176,6 +176,22 @@ def snapshot_epochs(studies: Mapping, base: str, cycles: int) -> int | None:
     return next(iter(keys.values()), None)
 
 
+def bitflip_base_count(block: Mapping, study: str) -> int:
+    """B of a study block's ``bitflip_bases`` (default 1: SD's one base run), refused without
+    the variant ``bitflip``; bases 2..B of setup ``s`` are the setups ``{s}.base2`` .. ``{s}.base{B}``
+    (every fixed seed B, ``seed_base``), the sources and the language study alike.
+
+    >>> bitflip_base_count({"variants": ["all", "bitflip"], "bitflip_bases": 4}, "sources")
+    4
+    """
+    count = int(block.get("bitflip_bases", 1))
+    if count >= 2 and "bitflip" not in block.get("variants", []):
+        from .config import ConfigError
+
+        raise ConfigError(f"studies.{study}.bitflip_bases = {count} needs the variant bitflip in studies.{study}.variants")
+    return count
+
+
 def metrics_runs(plans: Mapping[str, StudyPlan], setup: str, variant: str, default: int) -> int:
     """R of the metrics row of (setup, variant): the most runs any plan asks of it, a
     variant-specific request first (e.g. 3 runs of ``none``), else ``default``.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..studies import StudyPlan, seed_chunks, seeds_per_job
+from ..studies import StudyPlan, bitflip_base_count, seed_chunks, seeds_per_job
 
 #: A run directory, by the training jobs' ``{key}`` (``setup/variant``) and by setup and variant.
 KEY_RUN_DIR = "results/language/runs/{key}/seed{seed}"
@@ -110,13 +110,9 @@ def bitflip_bases(block: Mapping, setups: dict[str, dict], names: list[str]) -> 
     >>> setups["q.base3"]
     {'epochs': 3, 'seed_base': 3}
     """
-    from ..config import ConfigError
-
-    count = int(block.get("bitflip_bases", 1))
+    count = bitflip_base_count(block, "language")
     if count < 2:
         return {}
-    if "bitflip" not in block.get("variants", []):
-        raise ConfigError(f"studies.language.bitflip_bases = {count} needs the variant bitflip in studies.language.variants")
     bases = {}
     for name in names:
         bases[name] = [name] + [f"{name}.base{b}" for b in range(2, count + 1)]

@@ -36,7 +36,6 @@ from ..seeds import SINGLE_SOURCE_VARIANTS
 from ..stats.spread import BIWEIGHT_C, bulk_sd, outside_bulk
 
 
-
 def bases_note(base_rows: Sequence[Mapping], sd: str = "accuracy_sd", sd_label: str = "accuracy SD") -> str:
     """The claims table's paragraph on the bit flips' bases: each base's SD (``sd``, e.g.
     ``ppl_sd`` for the language rows) and disagreement, and the pooled values claim 2 uses.

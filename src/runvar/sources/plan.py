@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..config import ConfigError, derive_setup
-from ..studies import StudyPlan, snapshot_epochs
+from ..studies import StudyPlan, bitflip_base_count, snapshot_epochs
 
 #: Study blocks rendered as one (setup, variant) table each (SD Tables 6 and 8, RE Table 10).
 TABLE_STUDIES: tuple[str, ...] = ("depth", "architectures", "generalization")
@@ -85,11 +85,9 @@ def bitflip_bases(block: Mapping, setups: dict[str, dict]) -> dict[str, list[str
     >>> setups["cnn.base3"]
     {'epochs': 10, 'optimizer': {'lr': 0.1}, 'seed_base': 3}
     """
-    count = int(block.get("bitflip_bases", 1))
+    count = bitflip_base_count(block, "sources")
     if count < 2:
         return {}
-    if "bitflip" not in block.get("variants", []):
-        raise ConfigError(f"studies.sources.bitflip_bases = {count} needs the variant bitflip in studies.sources.variants")
     return {setup: [setup] + [derive_setup(setups, setup, seed_base=b) for b in range(2, count + 1)]
             for setup in block["setups"]}
 
