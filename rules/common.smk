@@ -21,7 +21,7 @@ from runvar.reduction.plan import ONSET_START_FILE, REDUCTION_FILE, onset_starts
 from runvar.seeds import VARIANTS, first_run_is_none, trained_variant
 from runvar.selection.plan import SELECTION_FILE
 from runvar.sources.plan import OVER_TIME_FILES, SOURCES_FILES, STUDY_TABLE_FILES
-from runvar.studies import DATA_NPZ, METRICS_JSON, PLATEAU_FILES, PLATEAU_JSON, REPORT_CATEGORIES as REPORT, RUN_DIR
+from runvar.studies import CHECK_SET_NPZ, DATA_NPZ, METRICS_JSON, PLATEAU_FILES, PLATEAU_JSON, REPORT_CATEGORIES as REPORT, RUN_DIR
 from runvar.studies import job_resources, metrics_runs, plan_studies, seed_chunks, seeds_per_job, unchecked_setups
 from runvar.studies import variant_runs
 from runvar.summary import SUMMARY_FILES
@@ -204,13 +204,21 @@ def summary_inputs():
 
 
 def plateau_inputs(wildcards):
-    """History files of the plateau check of one recipe: its runs and the doubled-epochs runs."""
+    """History files of the plateau check of one recipe: its runs and the doubled-epochs runs;
+    where its data set has a check set, that and the runs' models too."""
     plateau = PLANS["plateau"].detail
     variant, runs = plateau["variant"], plateau["runs_by_recipe"][wildcards.setup]
-    return {
-        "histories": run_files(wildcards.setup, variant, "history.csv", runs),
-        "double_histories": run_files(plateau["doubled"][wildcards.setup], variant, "history.csv", runs),
+    setups = (wildcards.setup, plateau["doubled"][wildcards.setup])
+    files = {
+        "histories": run_files(setups[0], variant, "history.csv", runs),
+        "double_histories": run_files(setups[1], variant, "history.csv", runs),
     }
+    dataset = plateau["check_set_of"].get(wildcards.setup)
+    if dataset:
+        files.update(models=run_files(setups[0], variant, "model.pt", runs),
+                     double_models=run_files(setups[1], variant, "model.pt", runs),
+                     check_set=CHECK_SET_NPZ.format(dataset=dataset))
+    return files
 
 
 def recipe_of(setup):

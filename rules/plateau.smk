@@ -11,6 +11,7 @@ rule plateau_check:
     params:
         variant=PLANS["plateau"].detail["variant"],
         max_change=PLANS["plateau"].detail["max_change"],
+        setups=lambda wc: [SETUPS[wc.setup], SETUPS[PLANS["plateau"].detail["doubled"][wc.setup]]],
     log:
         "results/logs/plateau/{setup}.log",
     resources:

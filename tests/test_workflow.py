@@ -101,6 +101,25 @@ def test_sources_table_and_claims(finished, tiny_config):
         assert (finished / f"results/figures/sources_tiny_cnn.{fig}").stat().st_size > 1000
 
 
+def test_plateau_checks_decide_on_the_check_set(finished, tiny_config):
+    """The tiny config's checks evaluate the runs' saved models on the 1,000-example check set,
+    not on the test set their histories were evaluated on; the test set's change stays beside."""
+    from runvar.check_set import check_set_finals
+    from runvar.data import load_dataset
+
+    record = json.loads((finished / "results/plateau/tiny_cnn.json").read_text())
+    check = load_dataset(finished / "results/data/check/mnist1d.npz")
+    assert record["check_examples"] == len(check.y_test) == 1000 and record["check_set_checksum"] == check.checksum
+    runs = [finished / f"results/runs/{s}/all/seed{r}" for s in ("tiny_cnn", "tiny_cnn.epochs4") for r in (1, 2, 3)]
+    setup = {**tiny_config["setup_defaults"], **tiny_config["setups"]["tiny_cnn"]}
+    finals = check_set_finals(setup, [r / "model.pt" for r in runs], check)["accuracy"]
+    assert record["accuracy"] == pytest.approx(finals[:3].mean()) and record["accuracy_double"] == pytest.approx(finals[3:].mean())
+    tested = [pd.read_csv(r / "history.csv")["test_accuracy"].iloc[-1] * 100 for r in runs]
+    assert record["test_change"] == pytest.approx(np.mean(tested[3:]) - np.mean(tested[:3]))
+    assert record["change"] != pytest.approx(record["test_change"])
+    assert "| tiny_cnn | all 1-3 | 2 | check set (1,000) |" in (finished / "results/tables/plateau.md").read_text()
+
+
 def test_report_is_self_contained(finished):
     html = (finished / "results" / "report.html").read_text()
     assert len(html) > 100_000

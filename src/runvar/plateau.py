@@ -164,6 +164,7 @@ def plateau_check(
     double_histories: Sequence[str | os.PathLike[str]],
     max_change: float,
     metric: PlateauMetric = TEST_ACCURACY,
+    check_set: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The plateau rule for one recipe: do the same seeds trained for twice the epochs change
     the mean final ``metric`` by less than ``max_change`` (points, or percent if relative)?
@@ -171,20 +172,36 @@ def plateau_check(
     ``histories`` are the ``history.csv`` of runs 1..n of (setup, variant), ``double_histories``
     those of the same runs, in the same order, of the setup with doubled epochs (the change's SE
     is that of a paired difference: :func:`change_standard_error`).
+
+    ``check_set`` decides on the runs' final models evaluated on a check set instead of their
+    last test evaluation: ``{"examples": N, "checksum": ..., "finals": {key: (at E, at 2E)}}`` for
+    the metric's name and each ``beside`` key (:func:`runvar.check_set.check_set_finals`). The
+    curves stay the test set's, and the record keeps the test set's change beside (``test_change``).
     """
     _same_runs(histories, double_histories)
     finals, curve = _finals_and_curve(histories, metric)
     finals2, curve2 = _finals_and_curve(double_histories, metric)
+    beside = {key: (history_matrix(histories, column)[:, -1], history_matrix(double_histories, column)[:, -1])
+              for key, column in metric.beside}
+    extra: dict[str, Any] = {}
+    if check_set is not None:
+        measured = check_set["finals"]
+        if len(measured[metric.name][0]) != len(finals) or len(measured[metric.name][1]) != len(finals2):
+            raise ValueError(f"{PAIRING}: the check set's finals are not one per run")
+        extra = {f"test_{metric.name}": float(finals.mean()), f"test_{metric.name}_double": float(finals2.mean()),
+                 "test_change": float(finals2.mean() - finals.mean()),
+                 "check_examples": int(check_set["examples"]), "check_set_checksum": check_set.get("checksum")}
+        finals, finals2 = (np.asarray(v, dtype=float) for v in measured[metric.name])
+        beside = {key: measured[key] for key in beside}
     record: dict[str, Any] = {
         "setup": setup, "variant": variant, "runs": len(histories),
         "epochs": curve["epochs"][-1], "double_epochs": curve2["epochs"][-1],
         metric.name: float(finals.mean()), f"{metric.name}_double": float(finals2.mean()),
         "max_change": float(max_change), "curve": curve, "curve_double": curve2,
-        **decide_change(finals, finals2, max_change, metric.relative, metric.standard_error),
+        **decide_change(finals, finals2, max_change, metric.relative, metric.standard_error), **extra,
     }
-    for key, column in metric.beside:
-        before = float(history_matrix(histories, column)[:, -1].mean())
-        after = float(history_matrix(double_histories, column)[:, -1].mean())
+    for key, (at_e, at_2e) in beside.items():
+        before, after = float(np.mean(at_e)), float(np.mean(at_2e))
         record.update({key: before, f"{key}_double": after, f"{key}_change_pct": relative_change_pct(before, after)})
     return record
 

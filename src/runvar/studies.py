@@ -64,11 +64,13 @@ def variant_runs(plans: Mapping[str, StudyPlan], variant: str) -> list[int]:
 #: directory (``predictions.npz``, ``run.json``, ``history.csv``, ``model.pt``; see
 #: :mod:`runvar.runs`), the metrics row of a (setup, variant).
 DATA_NPZ = "results/data/{dataset}.npz"
+#: A data set's check set (``plateau.check_sets``; :func:`runvar.data.prepare_check_set`).
+CHECK_SET_NPZ = "results/data/check/{dataset}.npz"
 RUN_DIR = "results/runs/{setup}/{variant}/seed{seed}"
 METRICS_JSON = "results/metrics/{setup}/{variant}.json"
 
 #: The plateau check's defaults (config key ``plateau``; docs/protocol.md, Convergence).
-PLATEAU_DEFAULTS = {"variant": "all", "runs": 3, "max_change": 0.3}
+PLATEAU_DEFAULTS = {"variant": "all", "runs": 3, "max_change": 0.3, "check_sets": {}}
 #: One recipe's plateau check, and the table and figure of them all (by the rule's output names).
 PLATEAU_JSON = "results/plateau/{setup}.json"
 PLATEAU_FILES: dict[str, str] = {"csv": "results/tables/plateau.csv", "md": "results/tables/plateau.md",
@@ -97,8 +99,33 @@ def plateau_plan(config: Mapping, plans: Mapping[str, StudyPlan]) -> StudyPlan:
     if recipes:
         targets += list(PLATEAU_FILES.values())
     runs = check_runs(recipes, int(options["runs"]), options.get("runs_by_setup") or {})
+    check_sets = checked_check_sets(options["check_sets"] or {}, config.get("datasets") or {})
+    on_check_set = {recipe: setups[recipe].get("dataset") for recipe in recipes
+                    if setups[recipe].get("dataset") in check_sets}
     return StudyPlan(setups={d: setups[d] for d in doubled.values()}, targets=targets,
-                     detail={"doubled": doubled, **options, "runs_by_recipe": runs})
+                     detail={"doubled": doubled, **options, "check_sets": check_sets, "runs_by_recipe": runs,
+                             "check_set_of": on_check_set})
+
+
+def checked_check_sets(check_sets: Mapping[str, Mapping], datasets: Mapping[str, Mapping]) -> dict[str, dict]:
+    """``plateau.check_sets`` (data set -> ``{examples, seed}``) after refusing a data set without a
+    check-set generator and a seed that is the data set's own (its check set would begin with the
+    same examples), each with a :class:`runvar.config.ConfigError` naming what is allowed."""
+    import inspect
+
+    from .config import ConfigError
+    from .data.prepared import CHECK_SETS, DATASETS
+
+    for name, options in check_sets.items():
+        if name not in CHECK_SETS:
+            raise ConfigError(f"plateau.check_sets: {name!r} has no check-set generator; "
+                              f"data sets with one: {', '.join(sorted(CHECK_SETS))}")
+        default = inspect.signature(DATASETS[name]).parameters.get("seed")
+        own = (datasets.get(name) or {}).get("seed", None if default is None else default.default)
+        if int(options["seed"]) == own:
+            raise ConfigError(f"plateau.check_sets.{name}.seed is {own}, the seed of the data set itself: "
+                              "give the check set another seed (its examples must be new ones)")
+    return {name: {"examples": int(o["examples"]), "seed": int(o["seed"])} for name, o in check_sets.items()}
 
 
 def check_runs(recipes: list[str], runs: int, by_setup: Mapping[str, int]) -> dict[str, int]:

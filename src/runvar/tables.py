@@ -141,7 +141,7 @@ def plateau_frame(checks: Mapping[str, Mapping]) -> pd.DataFrame:
     """One row per recipe's plateau check (:func:`runvar.plateau.plateau_check`)."""
     keys = ["setup", "variant", "runs", "epochs", "double_epochs", "accuracy", "accuracy_double", "change",
             "change_se", "max_change", "converged", "decision", "runs_to_decide", "cross_entropy",
-            "cross_entropy_double", "cross_entropy_change_pct"]
+            "cross_entropy_double", "cross_entropy_change_pct", "check_examples", "test_change"]
     return pd.DataFrame([{**{key: check.get(key) for key in keys}, "decision": decision_of(check)}
                          for check in checks.values()], columns=keys)
 
@@ -155,17 +155,25 @@ def _decision_cell(row: Mapping) -> str:
     return f"**no** (> {limit} by 1.645 SE)" if decision == OFF_PLATEAU else f"**undecided**{more}"
 
 
+def _evaluated_on(row: Mapping) -> str:
+    examples = row.get("check_examples")
+    return "test set" if examples is None or pd.isna(examples) else f"check set ({int(examples):,})"
+
+
 def plateau_markdown(frame: pd.DataFrame, title: str) -> str:
     """The plateau checks as Markdown."""
-    header = ["Recipe (setup)", "Runs", "Epochs E", "Acc. at E (%)", "Acc. at 2E (%)", "Change (points)",
-              "SE of change", "Converged", "CE at E", "CE at 2E", "CE change (%)"]
-    body = [[r["setup"], f"{r['variant']} 1-{int(r['runs'])}", int(r["epochs"]), f"{r['accuracy']:.2f}",
-             f"{r['accuracy_double']:.2f}", f"{r['change']:+.2f}", f"{r['change_se']:.2f}",
-             _decision_cell(r),
+    header = ["Recipe (setup)", "Runs", "Epochs E", "Evaluated on", "Acc. at E (%)", "Acc. at 2E (%)",
+              "Change (points)", "SE of change", "Converged", "Test-set change", "CE at E", "CE at 2E", "CE change (%)"]
+    body = [[r["setup"], f"{r['variant']} 1-{int(r['runs'])}", int(r["epochs"]), _evaluated_on(r),
+             f"{r['accuracy']:.2f}", f"{r['accuracy_double']:.2f}", f"{r['change']:+.2f}", f"{r['change_se']:.2f}",
+             _decision_cell(r), "" if pd.isna(r["test_change"]) else f"{r['test_change']:+.2f}",
              f"{r['cross_entropy']:.4f}", f"{r['cross_entropy_double']:.4f}", f"{r['cross_entropy_change_pct']:+.1f}"]
             for _, r in frame.iterrows()]
     notes = ("\nPlateau rule (docs/protocol.md): the same seeds trained for twice the epochs change the "
-             "mean final test accuracy by less than the threshold. SE of change: the standard error of the "
+             "mean final test accuracy by less than the threshold. Evaluated on: a check set (the runs' final "
+             "models on that many fresh examples from the data set's generator, `plateau.check_sets`: less "
+             "sampling noise than the test set; the test set's change beside) or the test set. SE of change: "
+             "the standard error of the "
              "mean of the runs' differences (run r at 2E has every seed of run r at E: a paired design), "
              "SD of the differences / sqrt(n), over the runs' final accuracies; the "
              "check's precision (wanted: at most 0.1 points). The check decides with it (two one-sided "

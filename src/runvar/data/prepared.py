@@ -19,6 +19,10 @@ from .npz_files import NPZ_OPTION, prepare_npz
 #: and optionally ``pad_value``: per-channel value of padding for random crops (default 0).
 Preparer = Callable[..., dict[str, np.ndarray]]
 DATASETS: dict[str, Preparer] = {}
+#: name -> function(examples, seed) returning the four arrays of a *check set*: ``examples`` more
+#: test examples from the dataset's own generator (another seed) and an empty training split, for
+#: the plateau checks (:func:`prepare_check_set`). Only generated datasets have one.
+CHECK_SETS: dict[str, Callable[[int, int], dict[str, np.ndarray]]] = {}
 
 
 class UnknownDatasetError(ValueError):
@@ -29,6 +33,14 @@ def register_dataset(name: str) -> Callable[[Preparer], Preparer]:
     def add(prepare: Preparer) -> Preparer:
         DATASETS[name] = prepare
         return prepare
+
+    return add
+
+
+def register_check_set(name: str) -> Callable[[Callable], Callable]:
+    def add(generate: Callable) -> Callable:
+        CHECK_SETS[name] = generate
+        return generate
 
     return add
 
@@ -51,7 +63,7 @@ class Dataset:
 
     @property
     def num_classes(self) -> int:
-        return int(max(self.y_train.max(), self.y_test.max())) + 1
+        return max(int(y.max()) for y in (self.y_train, self.y_test) if y.numel()) + 1  # a check set has no training split
 
     def to(self, device: str | torch.device) -> "Dataset":
         return Dataset(
@@ -73,7 +85,26 @@ def prepare_dataset(name: str, out_path: str | os.PathLike[str], **options: Any)
         raise UnknownDatasetError(
             f"unknown dataset {name!r}; valid datasets: {', '.join(sorted(DATASETS))}"
         )
-    arrays = preparer(**options)
+    return _save(name, preparer(**options), options, out_path)
+
+
+def prepare_check_set(name: str, out_path: str | os.PathLike[str], examples: int, seed: int) -> str:
+    """Generate ``examples`` fresh test examples of dataset ``name`` from its generator with
+    ``seed`` (:data:`CHECK_SETS`) and write them like a prepared dataset (empty training split).
+
+    A plateau check compares two means of runs that disagree on few test examples; on a larger
+    set drawn from the same distribution their accuracies carry less sampling noise
+    (docs/protocol.md, Check sets). Returns the checksum."""
+    if name not in CHECK_SETS:
+        raise UnknownDatasetError(f"dataset {name!r} has no check-set generator; datasets with one: "
+                                  f"{', '.join(sorted(CHECK_SETS)) or 'none'}")
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
+        raise ValueError(f"a check set of {name} needs examples >= 1, got {examples!r}")
+    return _save(name, CHECK_SETS[name](examples, int(seed)), {"check_set": True, "examples": examples,
+                                                                "seed": int(seed)}, out_path)
+
+
+def _save(name: str, arrays: dict[str, np.ndarray], options: dict[str, Any], out_path: str | os.PathLike[str]) -> str:
     _check_arrays(name, arrays)
     digest = checksum(arrays)
     meta = json.dumps({"name": name, "options": options, "checksum": digest}, sort_keys=True)
