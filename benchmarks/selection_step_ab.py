@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,9 +26,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from step_roofline import family_step  # noqa: E402
+from step_roofline import benchmark_data, family_step  # noqa: E402
 from recipe_sweep import default_setups  # noqa: E402
-from runvar.data import load_dataset, prepare_dataset  # noqa: E402
 from runvar.models import selection_kernels  # noqa: E402
 from runvar.runs import setup_run_seeds  # noqa: E402
 from runvar.train import train_runs  # noqa: E402
@@ -69,10 +67,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = str(Path(tmp) / "mnist1d.npz")
-        prepare_dataset("mnist1d", path, num_samples=5000, train_split=0.8, seed=42)
-        data = load_dataset(path)
+    data = benchmark_data()
     if selection_kernels.sgd_recipe() is None:
         raise SystemExit("the fused update does not apply in this process (kernels off, no compiler, or no recipe)")
     setups = default_setups()
