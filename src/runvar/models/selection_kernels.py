@@ -172,8 +172,8 @@ def _compile() -> ctypes.CDLL | None:
         # no -ffast-math, no -march, no contraction into FMAs (only the explicit fmaf): IEEE
         # products, code for any CPU. -O2 and vectorising: the loops as fast as at -O3 (the
         # update at k = 8 faster) and a third of -O3's compile time
-        command = [compiler, "-O2", "-ftree-vectorize", "-ffp-contract=off", "-shared", "-fPIC", str(source),
-                   "-o", str(library), "-lm"]
+        command = [compiler, "-O2", "-ftree-vectorize", "-ffp-contract=off", "-shared", "-fPIC", str(source), "-lm",
+                   "-o", str(library)]
         try:
             done = subprocess.run(command, capture_output=True, text=True)
             failure = done.stderr.strip()[:500] if done.returncode != 0 else None
