@@ -19,7 +19,6 @@ import ast
 import importlib
 import statistics
 import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Callable
@@ -29,9 +28,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from step_roofline import family_step  # noqa: E402
+from step_roofline import benchmark_data, family_step  # noqa: E402
 from recipe_sweep import default_setups  # noqa: E402
-from runvar.data import load_dataset, prepare_dataset  # noqa: E402
 
 #: ``module:qualified name`` of the forward code issue 31's fusions changed
 FUNCTIONS = ["runvar.models.stacked:_dropout", "runvar.models.stacked:StackedCNN1d.forward",
@@ -88,10 +86,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=60)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = str(Path(tmp) / "mnist1d.npz")
-        prepare_dataset("mnist1d", path, num_samples=5000, train_split=0.8, seed=42)
-        data = load_dataset(path)
+    data = benchmark_data()
     baseline, this_tree = versions(args.baseline, args.functions)
     setups = default_setups()
     print(f"one training step on 1 thread, ms per step, {args.rounds} rounds of 3 steps each version, alternating "

@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from doc_sections import Section, load_average, provenance  # noqa: E402
 from recipe_sweep import default_setups  # noqa: E402
-from runvar.data import load_dataset, prepare_dataset  # noqa: E402
+from runvar.data import Dataset, load_dataset, prepare_dataset  # noqa: E402
 from runvar.models import build_from_block, set_stochastic_generator  # noqa: E402
 from runvar.models.stacked import stack_models  # noqa: E402
 from runvar.seeds import run_seeds  # noqa: E402
@@ -129,13 +129,18 @@ def measure(setup: dict, data, stack: int, steps: int) -> dict[str, float]:  # n
             "faults": (after.ru_minflt - before.ru_minflt) / steps}
 
 
-def _rows(args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    """Every family's :func:`measure` in this process (against the ``runvar`` it imports)."""
-    setups = default_setups()
+def benchmark_data() -> Dataset:
+    """The benchmarks' MNIST-1D: 5000 examples, 4000 to train on, 1000 to test."""
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "mnist1d.npz")
         prepare_dataset("mnist1d", path, num_samples=5000, train_split=0.8, seed=42)
-        data = load_dataset(path)
+        return load_dataset(path)
+
+
+def _rows(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Every family's :func:`measure` in this process (against the ``runvar`` it imports)."""
+    setups = default_setups()
+    data = benchmark_data()
     return {name: measure(setups[name], data, args.stack, args.steps) for name in args.setups}
 
 
@@ -204,10 +209,7 @@ def product_table(calls: list[tuple], repeats: int) -> list[tuple[str, float, fl
 def _print_products(args: argparse.Namespace) -> None:
     """``--products``: one step of each family recorded, then each of its products timed alone."""
     setups = default_setups()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = str(Path(tmp) / "mnist1d.npz")
-        prepare_dataset("mnist1d", path, num_samples=5000, train_split=0.8, seed=42)
-        data = load_dataset(path)
+    data = benchmark_data()
     for name in args.setups:
         _, step = family_step(setups[name], data, args.stack)
         for _ in range(3):

@@ -27,6 +27,7 @@ from .execution import check_pinned, configure, execution_of, hardware, resolve_
 from .models import build_from_block, set_stochastic_generator
 from .models.stacked import stack_models, stackable
 from .models.layers import REFERENCE_FULL_LR
+from .models.selection_kernels import backward_and_step
 from .io import write_atomic
 from .seeds import RunSeeds
 
@@ -296,13 +297,14 @@ def stack_mismatch(setup: dict[str, Any], data: Dataset, seeds_list: Sequence[Ru
         x, y = data.x_train[:n], data.y_train[:n]
         stack = stack_models(setup["model"], [copy.deepcopy(m) for m in built]).train()
         generators = [s.generators(device)["stochastic"] for s in seeds_list]
-        outs, _ = _step(stack, make_optimizer(stack.runs, setup["optimizer"]), lr, [x] * runs, [y] * runs,
-                        stacked=True, generators=generators)
+        stack_optimizer = make_optimizer(stack.runs, setup["optimizer"])
+        outs, _ = _step(stack, stack_optimizer, lr, [x] * runs, [y] * runs, stacked=True, generators=generators)
         for run in range(min(2, runs)):
             alone = copy.deepcopy(built[run]).train()
             set_stochastic_generator(alone, seeds_list[run].generators(device)["stochastic"])
-            out, _ = _step(alone, make_optimizer(alone, setup["optimizer"]), lr, [x], [y], stacked=False)
-            where = _first_difference(out[0], outs[run], alone, stack.runs[run])
+            optimizer = make_optimizer(alone, setup["optimizer"])
+            out, _ = _step(alone, optimizer, lr, [x], [y], stacked=False)
+            where = _first_difference(out[0], outs[run], (alone, optimizer), (stack.runs[run], stack_optimizer))
             if where is not None:
                 return (f"a stack of {runs} differs from run {run + 1} of it trained alone at batch size {n} "
                         f"({where}); a stack relies on bmm rounding as mm does, which depends on the CPU's "
@@ -310,13 +312,21 @@ def stack_mismatch(setup: dict[str, Any], data: Dataset, seeds_list: Sequence[Ru
     return None
 
 
-def _first_difference(out: torch.Tensor, stacked_out: torch.Tensor, alone: nn.Module, stacked: nn.Module) -> str | None:
-    """Where one step of a run alone and of the same run in a stack first differ bitwise:
-    its output, a parameter's gradient or the parameter after the step; None if nowhere."""
+def _first_difference(out: torch.Tensor, stacked_out: torch.Tensor, alone: tuple[nn.Module, torch.optim.Optimizer],
+                      stacked: tuple[nn.Module, torch.optim.Optimizer]) -> str | None:
+    """Where one step of a run alone and of the same run in a stack (each a model and its
+    optimizer) first differ bitwise: its output, a parameter's gradient (or, for selection scores
+    the fused step took without one, the momentum buffer, the gradient itself on a first step) or
+    the parameter after the step; None if nowhere."""
     if not torch.equal(out, stacked_out):
         return "output"
-    for (name, a), b in zip(alone.named_parameters(), stacked.parameters()):
-        if not torch.equal(a.grad, b.grad):
+
+    def gradient(p: torch.Tensor, optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
+        return p.grad if p.grad is not None else optimizer.state[p].get("momentum_buffer")
+
+    for (name, a), b in zip(alone[0].named_parameters(), stacked[0].parameters()):
+        ga, gb = gradient(a, alone[1]), gradient(b, stacked[1])
+        if (ga is None) != (gb is None) or (ga is not None and not torch.equal(ga, gb)):
             return f"gradient of {name}"
         if not torch.equal(a, b):
             return f"{name} after the step"
@@ -352,8 +362,7 @@ def _step(
     outs = net(torch.stack(list(xs)), generators) if stacked else [net(xs[0])]
     losses = [F.cross_entropy(out, y) for out, y in zip(outs, ys)]
     optimizer.zero_grad(set_to_none=True)
-    (torch.stack(losses).sum() if stacked else losses[0]).backward()
-    optimizer.step()
+    backward_and_step(torch.stack(losses).sum() if stacked else losses[0], optimizer)
     return list(outs), losses
 
 

@@ -1,5 +1,5 @@
-"""The greedy weight selection's per-connection loops, compiled: argmax, gather, and the
-straight-through gradient.
+"""The greedy weight selection's per-connection loops, compiled: argmax, gather, the
+straight-through gradient, and the gradient fused with the scores' SGD step.
 
 Each connection of a selection layer holds k candidates and k scores in its last dimension.
 torch runs ``scores.argmax(-1)``, ``candidates.gather(-1, choice)`` and the backward's
@@ -10,6 +10,16 @@ instructions and give the same bits: the argmax the same integers (the first max
 row holding a NaN gives its first NaN, as torch's), the gather the same copies, the gradient the
 same single float32 product per element. So the kernels are a speed setting only, like the
 stack size: every bit of training is the same whichever path runs (``tests/test_selection_kernels.py``).
+
+The scores' gradient is a (..., k) tensor as large as the scores, written by the backward pass
+and read once by the optimizer. :func:`backward_and_step` leaves it unmade: the backward pass
+hands each layer's (out, in) weight gradient to the step, and one loop per layer computes the
+gradient and torch's fused SGD-with-momentum update from it (``torch.optim.SGD(fused=True)``
+without weight decay or Nesterov, the selection study's), reading and writing the scores and
+momentum buffers once. Its bits are torch's: how torch's kernel rounds (which multiply-adds its
+compiler fused, how many floats its vector loop takes) is found once per process by comparing
+the two on random tensors (:func:`sgd_recipe`), and where no recipe matches torch's step runs
+(``tests/test_selection_sgd.py``).
 
 The C source is compiled once per process with the machine's C compiler (``$CC``, else ``cc``)
 into a temporary shared library loaded with :mod:`ctypes` (no torch headers, a fraction of a
@@ -22,6 +32,7 @@ kernels off (:data:`ENABLED`).
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 import shutil
 import subprocess
@@ -37,7 +48,7 @@ SOURCE = r"""
 
 /* the product loop in AVX-512, AVX2 and baseline versions, picked at load time (x86-64 Linux) */
 #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define VECTOR_CLONES
 #endif
@@ -88,6 +99,49 @@ void runvar_scale(const float *g, const float *c, int64_t rows, int64_t k, float
         default: scale_rows(g, c, rows, k, out);
     }
 }
+
+/* The straight-through score gradient s = g[r] * c[r*k + j] and torch's fused SGD-with-momentum
+   step on it (aten::_fused_sgd_ on the CPU, no weight decay, dampening or Nesterov), in one pass:
+   first step buf = s, later buf = buf * m + s; then p = p + buf * (-lr). torch's kernel rounds as
+   it was compiled: with `contracted`, its vector loop (the first `body` elements) rounds buf * m
+   before adding s and fuses the parameter's update into one FMA, and its scalar tail fuses both;
+   without, every product and sum rounds on its own (sgd_recipe in Python finds which). */
+static inline __attribute__((always_inline)) void sgd_element(float s, float *restrict p, float *restrict buf,
+                                                              float m, float neg_lr, int first, int vector_loop,
+                                                              int contracted) {
+    float b = first ? s : (contracted && !vector_loop) ? fmaf(*buf, m, s) : *buf * m + s;
+    *buf = b;
+    *p = contracted ? fmaf(b, neg_lr, *p) : *p + b * neg_lr;
+}
+
+static inline __attribute__((always_inline)) void sgd_rows(const float *restrict g, const float *restrict c,
+                                                           float *restrict p, float *restrict buf, int64_t rows,
+                                                           int64_t k, float m, float neg_lr, int first,
+                                                           int contracted) {
+    for (int64_t r = 0; r < rows; ++r) {
+        const float gr = g[r];
+        for (int64_t j = 0; j < k; ++j)
+            sgd_element(gr * c[r * k + j], p + r * k + j, buf + r * k + j, m, neg_lr, first, 1, contracted);
+    }
+}
+
+/* Every step but a run's first, on x86-64 torch: each common k its own vector loop; any other
+   case runs one loop with its flags read per element (more cases would lengthen each compile) */
+VECTOR_CLONES
+void runvar_select_sgd(const float *restrict g, const float *restrict c, float *restrict p, float *restrict buf,
+                       int64_t rows, int64_t k, float m, float neg_lr, int64_t body, int first, int contracted) {
+    const int64_t whole = body / k; /* rows wholly inside torch's vector loop */
+    if (first || !contracted) sgd_rows(g, c, p, buf, whole, k, m, neg_lr, first, contracted);
+    else switch (k) {
+        case 2: sgd_rows(g, c, p, buf, whole, 2, m, neg_lr, 0, 1); break;
+        case 4: sgd_rows(g, c, p, buf, whole, 4, m, neg_lr, 0, 1); break;
+        case 8: sgd_rows(g, c, p, buf, whole, 8, m, neg_lr, 0, 1); break;
+        case 16: sgd_rows(g, c, p, buf, whole, 16, m, neg_lr, 0, 1); break;
+        default: sgd_rows(g, c, p, buf, whole, k, m, neg_lr, 0, 1);
+    }
+    for (int64_t i = whole * k; i < rows * k; ++i)
+        sgd_element(g[i / k] * c[i], p + i, buf + i, m, neg_lr, first, i < body, contracted);
+}
 """
 
 _FLOAT, _LONG, _SIZE = ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64
@@ -95,6 +149,8 @@ _SIGNATURES = {  # name: (argument types, return type)
     "runvar_argmax": ([_FLOAT, _SIZE, _SIZE, _LONG], None),
     "runvar_gather": ([_FLOAT, _LONG, _SIZE, _SIZE, _FLOAT], ctypes.c_int),
     "runvar_scale": ([_FLOAT, _FLOAT, _SIZE, _SIZE, _FLOAT], None),
+    "runvar_select_sgd": ([_FLOAT, _FLOAT, _FLOAT, _FLOAT, _SIZE, _SIZE, ctypes.c_float, ctypes.c_float, _SIZE,
+                           ctypes.c_int, ctypes.c_int], None),
 }
 
 #: Whether the kernels may run (``RUNVAR_SELECTION_KERNELS=0`` when the process starts turns them off).
@@ -113,8 +169,11 @@ def _compile() -> ctypes.CDLL | None:
     with tempfile.TemporaryDirectory(prefix="runvar-selection-") as folder:
         source, library = Path(folder) / "selection.c", Path(folder) / "selection.so"
         source.write_text(SOURCE)
-        # no -ffast-math, no -march, no contraction into FMAs: IEEE products, code for any CPU
-        command = [compiler, "-O3", "-ffp-contract=off", "-shared", "-fPIC", str(source), "-o", str(library)]
+        # no -ffast-math, no -march, no contraction into FMAs (only the explicit fmaf): IEEE
+        # products, code for any CPU. -O2 and vectorising: the loops as fast as at -O3 (the
+        # update at k = 8 faster) and a third of -O3's compile time
+        command = [compiler, "-O2", "-ftree-vectorize", "-ffp-contract=off", "-shared", "-fPIC", str(source), "-lm",
+                   "-o", str(library)]
         try:
             done = subprocess.run(command, capture_output=True, text=True)
             failure = done.stderr.strip()[:500] if done.returncode != 0 else None
@@ -189,3 +248,140 @@ def scale_last(grad: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
     out = torch.empty(candidates.shape, dtype=candidates.dtype)
     library.runvar_scale(grad.data_ptr(), candidates.data_ptr(), grad.numel(), candidates.shape[-1], out.data_ptr())
     return out
+
+
+#: Floats per vector of torch's fused SGD loop that :func:`sgd_recipe` tries (AVX2 and AVX-512
+#: builds, AVX-512, NEON)
+_WIDTHS = (8, 16, 4)
+#: (rows, k, LR) of the probe's tensors: every body/tail split of the widths above, three LRs
+_PROBES = ((123, 8, 1.5), (499, 2, 0.37), (37, 3, 3.0), (61, 16, 2.0))
+_recipe: tuple[int, bool] | None = None
+_probed = False
+
+
+def _fused_sgd(library: ctypes.CDLL, grad: torch.Tensor, candidates: torch.Tensor, scores: torch.Tensor,
+               buffer: torch.Tensor, momentum: float, lr: float, first: bool, recipe: tuple[int, bool]) -> None:
+    width, contracted = recipe
+    numel = scores.numel()
+    library.runvar_select_sgd(grad.data_ptr(), candidates.data_ptr(), scores.data_ptr(), buffer.data_ptr(),
+                              grad.numel(), candidates.shape[-1], momentum, -lr, numel - numel % width,
+                              int(first), int(contracted))
+
+
+def _probe(library: ctypes.CDLL, recipe: tuple[int, bool]) -> bool:
+    """Whether :func:`_fused_sgd` with ``recipe`` gives torch's bits on random tensors: the
+    straight-through gradient, then ``torch._fused_sgd_`` on it, for three steps, the first included."""
+    g = torch.Generator().manual_seed(0)
+    for rows, k, lr in _PROBES:
+        scores, candidates = torch.rand(rows, k, generator=g), torch.rand(rows, k, generator=g) - 0.5
+        ours, buffer, theirs = scores.clone(), torch.empty(rows, k), [torch.empty(rows, k)]
+        for step in range(3):
+            grad = torch.randn(rows, generator=g) * 1e-3
+            torch._fused_sgd_([scores], [grad.unsqueeze(-1) * candidates], theirs, weight_decay=0.0, momentum=0.9,
+                              lr=lr, dampening=0.0, nesterov=False, maximize=False, is_first_step=step == 0)
+            _fused_sgd(library, grad, candidates, ours, buffer, 0.9, lr, step == 0, recipe)
+            if not (same_bits(ours, scores) and same_bits(buffer, theirs[0])):
+                return False
+    return True
+
+
+def sgd_recipe() -> tuple[int, bool] | None:
+    """How torch's fused SGD rounds in this process, as (the floats per vector of its loop,
+    whether it fuses multiply-adds), found once by comparing :func:`_fused_sgd` with
+    ``torch._fused_sgd_`` (the rounding is the compiler's choice in torch's build); None where
+    the kernels are off or no recipe gives torch's bits (the fused update then never runs)."""
+    global _recipe, _probed
+    library = kernels()
+    if library is None or not hasattr(torch, "_fused_sgd_"):
+        return None
+    if not _probed:
+        _probed = True
+        with torch.no_grad():
+            _recipe = next((r for r in itertools.product(_WIDTHS, (True, False)) if _probe(library, r)), None)
+    return _recipe
+
+
+def same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two float32 tensors of one shape hold the same bytes (0.0 and -0.0 differ)."""
+    return torch.equal(a.view(torch.int32), b.view(torch.int32))
+
+
+class _Deferral:
+    """The score gradients one backward pass leaves to :func:`backward_and_step`: per scores
+    tensor its weight gradient and candidates, in place of the (..., k) gradient."""
+
+    def __init__(self, params: set[torch.Tensor]) -> None:
+        self.params = params  # the scores the fused update may take
+        self.pending: dict[torch.Tensor, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.seen: set[torch.Tensor] = set()
+
+
+_deferral: _Deferral | None = None
+
+
+def score_gradient(scores: torch.Tensor, grad: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor | None:
+    """The straight-through gradient of ``scores`` (:func:`scale_last`) for the backward pass to
+    return, or None where the step to come (:func:`backward_and_step`) takes it from ``grad`` itself.
+
+    Only a tensor's first gradient of a pass is left to the step: where scores are selected from
+    twice, the second gradient brings the first back, summed as autograd sums them."""
+    deferral = _deferral
+    if deferral is None or scores not in deferral.params or scores in deferral.seen:
+        pending = None if deferral is None else deferral.pending.pop(scores, None)
+        own = scale_last(grad, candidates)
+        return own if pending is None else scale_last(*pending) + own
+    deferral.seen.add(scores)
+    if _applies(scores, grad, candidates) is None or grad.shape != candidates.shape[:-1] \
+            or scores.shape != candidates.shape:
+        return scale_last(grad, candidates)
+    deferral.pending[scores] = (grad, candidates)
+    return None
+
+
+def _fusable(optimizer: torch.optim.Optimizer) -> set[torch.Tensor]:
+    """The parameters of ``optimizer`` whose step :func:`backward_and_step` may fuse: those of
+    groups that ``torch.optim.SGD(fused=True)`` steps with momentum and a float LR, without weight
+    decay, dampening, Nesterov or maximize, on one thread with the kernels found exact."""
+    if type(optimizer) is not torch.optim.SGD or torch.get_num_threads() != 1 or sgd_recipe() is None:
+        return set()
+    return {p for group in optimizer.param_groups
+            if group["fused"] and group["momentum"] != 0 and group["weight_decay"] == 0 and group["dampening"] == 0
+            and not group["nesterov"] and not group["maximize"] and not group["differentiable"]
+            and type(group["lr"]) is float for p in group["params"]}
+
+
+def backward_and_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+    """``loss.backward()`` then ``optimizer.step()``, with the weight-selection scores stepped by
+    the compiled kernel where it applies (:func:`_fusable`): it computes each score's
+    straight-through gradient and torch's fused SGD update of it in one pass, so no (..., k)
+    gradient is ever allocated, and gives every bit of torch's step (:func:`sgd_recipe`). Their
+    momentum buffers stay in ``optimizer.state``; their ``.grad`` stays None."""
+    global _deferral
+    fusable = _fusable(optimizer)
+    if not fusable:
+        loss.backward()
+        optimizer.step()
+        return
+    _deferral = deferral = _Deferral(fusable)
+    try:
+        loss.backward()
+    finally:
+        _deferral = None
+    library, recipe = kernels(), sgd_recipe()
+    with torch.no_grad():
+        for group in optimizer.param_groups:
+            pending = [p for p in group["params"] if p in deferral.pending]
+            stepping = [p for p in group["params"] if p.grad is not None or p in deferral.pending]
+            # torch's first step (buffer = gradient) is one for the whole group
+            first = all(optimizer.state[p].get("momentum_buffer") is None for p in stepping)
+            for p in pending:
+                grad, candidates = deferral.pending[p]
+                buffer = torch.empty_like(p) if first else optimizer.state[p].get("momentum_buffer")
+                if buffer is None or _applies(buffer) is None or buffer.shape != p.shape:
+                    p.grad = scale_last(grad, candidates)  # torch's step decides what this means
+                    continue
+                _fused_sgd(library, grad, candidates, p, buffer, group["momentum"], group["lr"], first, recipe)
+                torch.autograd.graph.increment_version(p)
+                optimizer.state[p]["momentum_buffer"] = buffer
+    if any(p.grad is not None for group in optimizer.param_groups for p in group["params"]):
+        optimizer.step()

@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .layers import StochasticLayer
-from .selection_kernels import argmax_last, gather_last, scale_last
+from .selection_kernels import argmax_last, gather_last, score_gradient
 from .registry import register
 
 #: How a layer picks its candidate per connection.
@@ -66,19 +66,21 @@ def check_k(k: object) -> int:
 
 
 class _StraightThroughSelect(torch.autograd.Function):
-    """Effective weight = the chosen candidate; d score_j = d weight * candidate_j."""
+    """Effective weight = the chosen candidate; d score_j = d weight * candidate_j (None where the
+    optimizer step to come computes it itself: :func:`~.selection_kernels.backward_and_step`)."""
 
     @staticmethod
     def forward(
         ctx: Any, scores: torch.Tensor, candidates: torch.Tensor, choice: torch.Tensor
     ) -> torch.Tensor:
         ctx.save_for_backward(candidates)
+        ctx.scores = scores  # which tensor, for the fused step; its values are not needed
         return gather_last(candidates, choice)
 
     @staticmethod
-    def backward(ctx: Any, grad_weight: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+    def backward(ctx: Any, grad_weight: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
         (candidates,) = ctx.saved_tensors
-        return scale_last(grad_weight, candidates), None, None
+        return score_gradient(ctx.scores, grad_weight, candidates), None, None
 
 
 class SelectionLayer(StochasticLayer):
