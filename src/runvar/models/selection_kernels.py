@@ -342,12 +342,15 @@ def _fusable(optimizer: torch.optim.Optimizer) -> set[torch.Tensor]:
     """The parameters of ``optimizer`` whose step :func:`backward_and_step` may fuse: those of
     groups that ``torch.optim.SGD(fused=True)`` steps with momentum and a float LR, without weight
     decay, dampening, Nesterov or maximize, on one thread with the kernels found exact."""
-    if type(optimizer) is not torch.optim.SGD or torch.get_num_threads() != 1 or sgd_recipe() is None:
+    if type(optimizer) is not torch.optim.SGD or torch.get_num_threads() != 1:
         return set()
-    return {p for group in optimizer.param_groups
-            if group["fused"] and group["momentum"] != 0 and group["weight_decay"] == 0 and group["dampening"] == 0
-            and not group["nesterov"] and not group["maximize"] and not group["differentiable"]
-            and type(group["lr"]) is float for p in group["params"]}
+    params = {p for group in optimizer.param_groups
+              if group["fused"] and group["momentum"] != 0 and group["weight_decay"] == 0 and group["dampening"] == 0
+              and not group["nesterov"] and not group["maximize"] and not group["differentiable"]
+              and type(group["lr"]) is float for p in group["params"]}
+    # the recipe last: an optimizer no group of which qualifies (every study's but the selection
+    # arms') never compiles the kernels
+    return params if params and sgd_recipe() is not None else set()
 
 
 def backward_and_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
