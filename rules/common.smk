@@ -21,7 +21,7 @@ from runvar.reduction.plan import ONSET_START_FILE, REDUCTION_FILE, onset_starts
 from runvar.seeds import VARIANTS, first_run_is_none, trained_variant
 from runvar.selection.plan import SELECTION_FILE
 from runvar.sources.plan import OVER_TIME_FILES, SOURCES_FILES, STUDY_TABLE_FILES
-from runvar.studies import CHECK_SET_NPZ, DATA_NPZ, METRICS_JSON, PLATEAU_FILES, PLATEAU_JSON, REPORT_CATEGORIES as REPORT, RUN_DIR
+from runvar.studies import CHECK_SET_NPZ, DATA_NPZ, METRICS_JSON, OWN_PLATEAU_JSON, PLATEAU_FILES, PLATEAU_JSON, REPORT_CATEGORIES as REPORT, RUN_DIR
 from runvar.studies import job_resources, metrics_runs, plan_studies, seed_chunks, seeds_per_job, unchecked_setups
 from runvar.studies import variant_runs
 from runvar.summary import SUMMARY_FILES
@@ -219,6 +219,13 @@ def plateau_inputs(wildcards):
                      double_models=run_files(setups[1], variant, "model.pt", runs),
                      check_set=CHECK_SET_NPZ.format(dataset=dataset))
     return files
+
+
+def plateau_pool_of(setup):
+    """The recipes whose own checks decide ``setup``'s: its pool's members (``plateau.pools``), else itself."""
+    plateau = PLANS["plateau"].detail
+    pool = plateau["pool_of"].get(setup)
+    return plateau["pools"][pool] if pool else [setup]
 
 
 def recipe_of(setup):

@@ -7,7 +7,7 @@ rule plateau_check:
     input:
         unpack(plateau_inputs),
     output:
-        PLATEAU_JSON,
+        OWN_PLATEAU_JSON,
     params:
         variant=PLANS["plateau"].detail["variant"],
         max_change=PLANS["plateau"].detail["max_change"],
@@ -20,6 +20,23 @@ rule plateau_check:
         "../envs/environment.yaml"
     script:
         "../workflow_scripts/plateau_check.py"
+
+
+rule plateau_pooled:
+    input:
+        lambda wc: [OWN_PLATEAU_JSON.format(setup=s) for s in plateau_pool_of(wc.setup)],
+    output:
+        PLATEAU_JSON,
+    params:
+        pool=lambda wc: PLANS["plateau"].detail["pool_of"].get(wc.setup),
+    log:
+        "results/logs/plateau/{setup}.pooled.log",
+    resources:
+        **resources_for("default"),
+    conda:
+        "../envs/environment.yaml"
+    script:
+        "../workflow_scripts/plateau_pooled.py"
 
 
 rule plateau_table:

@@ -120,6 +120,7 @@ def test_plateau_checks_decide_on_the_check_set(finished, tiny_config):
     assert "| tiny_cnn | all 1-3 | 2 | check set (1,000) |" in (finished / "results/tables/plateau.md").read_text()
 
 
+
 def test_report_is_self_contained(finished):
     html = (finished / "results" / "report.html").read_text()
     assert len(html) > 100_000

@@ -206,6 +206,54 @@ def plateau_check(
     return record
 
 
+#: The p-value under which a pool's members' changes differ (Cochran's Q): each then decides alone.
+POOL_HOMOGENEITY_P = 0.05
+
+
+def pooled_check(setup: str, checks: Mapping[str, Mapping[str, Any]], pool: str | None = None) -> dict[str, Any]:
+    """``checks[setup]`` decided with its pool (``checks``: every member's own check, ``setup``
+    among them; STUDY.md: "pooled across the arms of one model family if useful").
+
+    The pool's change is the members' mean change (each recipe weighs the same), its SE the root
+    of their summed squared SEs over their number. Where the members' changes are consistent with
+    one common change (Cochran's Q about their SE-weighted mean, chi-square on m - 1 df, p >=
+    :data:`POOL_HOMOGENEITY_P`), the pool decides for every member: ``change``, ``change_se``,
+    ``decision``, ``converged`` and ``runs_to_decide`` (per member) become the pool's, and the
+    member's own stay as ``own_*``. Otherwise each member decides alone and ``pool`` says why. A
+    pool of one is the check itself.
+
+    >>> own = {"a": {"change": 0.2, "change_se": 0.08, "decision": "undecided", "max_change": 0.3, "runs": 40},
+    ...        "b": {"change": 0.2, "change_se": 0.06, "decision": "undecided", "max_change": 0.3, "runs": 40}}
+    >>> r = pooled_check("a", own, "ab")
+    >>> round(r["change_se"], 3), r["decision"], r["own_decision"], r["pool"]["members"]
+    (0.05, 'on the plateau', 'undecided', ['a', 'b'])
+    """
+    from scipy.stats import chi2
+
+    record = dict(checks[setup])
+    if len(checks) < 2:
+        return record
+    changes = np.array([float(c["change"]) for c in checks.values()])
+    ses = np.array([float(c["change_se"]) for c in checks.values()])
+    max_change = float(record["max_change"])
+    change, se = float(changes.mean()), float(np.sqrt(np.sum(ses ** 2)) / len(changes))
+    weighted = float(np.sum(changes / ses ** 2) / np.sum(1.0 / ses ** 2))
+    q = float(np.sum(((changes - weighted) / ses) ** 2))
+    p = float(chi2.sf(q, len(changes) - 1))
+    summary = {"name": pool, "members": sorted(checks), "change": change, "change_se": se, "chi_square": q,
+               "df": len(changes) - 1, "p": p, "decision": plateau_decision(change, se, max_change)}
+    record.update(own_change=record["change"], own_change_se=record["change_se"], own_decision=decision_of(record),
+                  pool=summary)
+    if p < POOL_HOMOGENEITY_P:
+        summary["refused"] = (f"the members' changes differ (chi-square {q:.1f} on {len(changes) - 1} df, "
+                              f"p {p:.3f} < {POOL_HOMOGENEITY_P}): each decides alone")
+        return record
+    record.update(change=change, change_se=se, decision=summary["decision"],
+                  converged=summary["decision"] == ON_PLATEAU,
+                  runs_to_decide=check_runs_to_decide(change, se, max_change, int(record["runs"])))
+    return record
+
+
 def load_plateau(paths: Sequence[str | os.PathLike[str]]) -> dict[str, dict]:
     """Plateau checks (:func:`plateau_check` records) keyed by setup."""
     return {record["setup"]: record for record in (load_json(p) for p in paths)}

@@ -70,9 +70,11 @@ RUN_DIR = "results/runs/{setup}/{variant}/seed{seed}"
 METRICS_JSON = "results/metrics/{setup}/{variant}.json"
 
 #: The plateau check's defaults (config key ``plateau``; docs/protocol.md, Convergence).
-PLATEAU_DEFAULTS = {"variant": "all", "runs": 3, "max_change": 0.3, "check_sets": {}}
+PLATEAU_DEFAULTS = {"variant": "all", "runs": 3, "max_change": 0.3, "check_sets": {}, "pools": {}}
 #: One recipe's plateau check, and the table and figure of them all (by the rule's output names).
 PLATEAU_JSON = "results/plateau/{setup}.json"
+#: A recipe's own check, before its pool (``plateau.pools``) decides with it.
+OWN_PLATEAU_JSON = "results/plateau/own/{setup}.json"
 PLATEAU_FILES: dict[str, str] = {"csv": "results/tables/plateau.csv", "md": "results/tables/plateau.md",
                                  "png": "results/figures/plateau.png", "pdf": "results/figures/plateau.pdf"}
 
@@ -102,9 +104,33 @@ def plateau_plan(config: Mapping, plans: Mapping[str, StudyPlan]) -> StudyPlan:
     check_sets = checked_check_sets(options["check_sets"] or {}, config.get("datasets") or {})
     on_check_set = {recipe: setups[recipe].get("dataset") for recipe in recipes
                     if setups[recipe].get("dataset") in check_sets}
+    pools = check_pools(recipes, options["pools"] or {})
     return StudyPlan(setups={d: setups[d] for d in doubled.values()}, targets=targets,
                      detail={"doubled": doubled, **options, "check_sets": check_sets, "runs_by_recipe": runs,
-                             "check_set_of": on_check_set})
+                             "check_set_of": on_check_set, "pools": pools,
+                             "pool_of": {recipe: name for name, members in pools.items() for recipe in members}})
+
+
+def check_pools(recipes: list[str], patterns: Mapping[str, str]) -> dict[str, list[str]]:
+    """``plateau.pools`` (name -> setup-name pattern, fnmatch) as name -> the checked recipes it
+    pools; a pattern matching fewer than two checked recipes, or a recipe in two pools, raises
+    :class:`runvar.config.ConfigError` naming them.
+
+    >>> check_pools(["cnn", "sel.k2", "sel.k4"], {"selection": "sel.*"})
+    {'selection': ['sel.k2', 'sel.k4']}
+    """
+    from .config import ConfigError
+
+    pools = {name: [r for r in recipes if fnmatch.fnmatchcase(r, pattern)] for name, pattern in patterns.items()}
+    for name, members in pools.items():
+        if len(members) < 2:
+            raise ConfigError(f"plateau.pools.{name}: {patterns[name]!r} matches {len(members)} checked recipe(s) "
+                              f"({', '.join(members) or 'none'}); a pool needs two or more; checked: {', '.join(recipes)}")
+    for recipe in recipes:
+        owners = [name for name, members in pools.items() if recipe in members]
+        if len(owners) > 1:
+            raise ConfigError(f"plateau.pools: {recipe} is in {' and '.join(owners)}; a recipe is in one pool at most")
+    return pools
 
 
 def checked_check_sets(check_sets: Mapping[str, Mapping], datasets: Mapping[str, Mapping]) -> dict[str, dict]:

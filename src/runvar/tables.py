@@ -141,9 +141,17 @@ def plateau_frame(checks: Mapping[str, Mapping]) -> pd.DataFrame:
     """One row per recipe's plateau check (:func:`runvar.plateau.plateau_check`)."""
     keys = ["setup", "variant", "runs", "epochs", "double_epochs", "accuracy", "accuracy_double", "change",
             "change_se", "max_change", "converged", "decision", "runs_to_decide", "cross_entropy",
-            "cross_entropy_double", "cross_entropy_change_pct", "check_examples", "test_change"]
-    return pd.DataFrame([{**{key: check.get(key) for key in keys}, "decision": decision_of(check)}
-                         for check in checks.values()], columns=keys)
+            "cross_entropy_double", "cross_entropy_change_pct", "check_examples", "test_change",
+            "own_change", "own_change_se", "pool", "pool_members", "pool_change", "pool_change_se", "pool_p", "pool_refused"]
+
+    def row(check: Mapping) -> dict:
+        pool = check.get("pool") or {}
+        flat = {"pool": pool.get("name"), "pool_members": len(pool.get("members", [])) or None,
+                "pool_change": pool.get("change"), "pool_change_se": pool.get("change_se"), "pool_p": pool.get("p"),
+                "pool_refused": "refused" in pool if pool else None}
+        return {**{key: check.get(key) for key in keys}, **flat, "decision": decision_of(check)}
+
+    return pd.DataFrame([row(check) for check in checks.values()], columns=keys)
 
 
 def _decision_cell(row: Mapping) -> str:
@@ -155,6 +163,19 @@ def _decision_cell(row: Mapping) -> str:
     return f"**no** (> {limit} by 1.645 SE)" if decision == OFF_PLATEAU else f"**undecided**{more}"
 
 
+def _own(row: Mapping, key: str) -> float:
+    own = row.get(f"own_{key}")
+    return row[key] if own is None or pd.isna(own) else own
+
+
+def _pool_cell(row: Mapping) -> str:
+    if row.get("pool") is None or pd.isna(row.get("pool_change")):
+        return ""
+    cell = (f"{row['pool']} ({int(row['pool_members'])}): {row['pool_change']:+.2f} (SE {row['pool_change_se']:.2f}), "
+            f"p {row['pool_p']:.2f}")
+    return cell + ("; **differ**: each alone" if row["pool_refused"] else "")
+
+
 def _evaluated_on(row: Mapping) -> str:
     examples = row.get("check_examples")
     return "test set" if examples is None or pd.isna(examples) else f"check set ({int(examples):,})"
@@ -163,9 +184,11 @@ def _evaluated_on(row: Mapping) -> str:
 def plateau_markdown(frame: pd.DataFrame, title: str) -> str:
     """The plateau checks as Markdown."""
     header = ["Recipe (setup)", "Runs", "Epochs E", "Evaluated on", "Acc. at E (%)", "Acc. at 2E (%)",
-              "Change (points)", "SE of change", "Converged", "Test-set change", "CE at E", "CE at 2E", "CE change (%)"]
+              "Change (points)", "SE of change", "Pooled check", "Converged", "Test-set change", "CE at E", "CE at 2E",
+              "CE change (%)"]
     body = [[r["setup"], f"{r['variant']} 1-{int(r['runs'])}", int(r["epochs"]), _evaluated_on(r),
-             f"{r['accuracy']:.2f}", f"{r['accuracy_double']:.2f}", f"{r['change']:+.2f}", f"{r['change_se']:.2f}",
+             f"{r['accuracy']:.2f}", f"{r['accuracy_double']:.2f}", f"{_own(r, 'change'):+.2f}",
+             f"{_own(r, 'change_se'):.2f}", _pool_cell(r),
              _decision_cell(r), "" if pd.isna(r["test_change"]) else f"{r['test_change']:+.2f}",
              f"{r['cross_entropy']:.4f}", f"{r['cross_entropy_double']:.4f}", f"{r['cross_entropy_change_pct']:+.1f}"]
             for _, r in frame.iterrows()]
@@ -179,7 +202,10 @@ def plateau_markdown(frame: pd.DataFrame, title: str) -> str:
              "check's precision (wanted: at most 0.1 points). The check decides with it (two one-sided "
              "tests at 5%): on the plateau when |change| + 1.645 SE is below the threshold, not on it when "
              "|change| - 1.645 SE is above, otherwise undecided: more runs or a longer recipe would decide "
-             "(\"runs would decide\": per arm, if the change stayed where it is; a planning figure). Test CE "
+             "(\"runs would decide\": per arm, if the change stayed where it is; a planning figure). Pooled "
+             "check (`plateau.pools`): the recipes of one family decide together on their mean change, SE the "
+             "root of their summed squared SEs over their number, where their changes agree (Cochran's Q, p >= "
+             "0.05), else each alone; the change and SE columns are the recipe's own. Test CE "
              "is reported, not tested.\n")
     return f"## {title}\n\n" + markdown_table(header, body) + notes
 
