@@ -50,8 +50,9 @@ def test_a_recipe_without_a_pool_keeps_its_check():
 def test_pools_are_refused_when_they_pool_nothing_or_overlap():
     recipes = ["cnn1d", "sel.lenet.k2", "sel.lenet.k4", "sel.lenet.learned"]
     assert check_pools(recipes, {"select": "sel.lenet.k*"}) == {"select": ["sel.lenet.k2", "sel.lenet.k4"]}
-    with pytest.raises(ConfigError, match=r"pools.cnn: 'cnn\*' matches 1 checked recipe\(s\) \(cnn1d\); a pool needs two"):
-        check_pools(recipes, {"cnn": "cnn*"})
+    assert check_pools(recipes, {"cnn": "cnn*"}) == {"cnn": ["cnn1d"]}  # a pool of one: its own check
+    with pytest.raises(ConfigError, match=r"pools.vgg: 'vgg\*' matches no checked recipe; checked: cnn1d, sel"):
+        check_pools(recipes, {"vgg": "vgg*"})
     with pytest.raises(ConfigError, match="sel.lenet.k2 is in select and lenet; a recipe is in one pool at most"):
         check_pools(recipes, {"select": "sel.lenet.k*", "lenet": "sel.lenet.*"})
 

@@ -113,8 +113,9 @@ def plateau_plan(config: Mapping, plans: Mapping[str, StudyPlan]) -> StudyPlan:
 
 def check_pools(recipes: list[str], patterns: Mapping[str, str]) -> dict[str, list[str]]:
     """``plateau.pools`` (name -> setup-name pattern, fnmatch) as name -> the checked recipes it
-    pools; a pattern matching fewer than two checked recipes, or a recipe in two pools, raises
-    :class:`runvar.config.ConfigError` naming them.
+    pools (a pool of one, where a config keeps one of them, is that recipe's own check); a pattern
+    matching no checked recipe, or a recipe in two pools, raises :class:`runvar.config.ConfigError`
+    naming them.
 
     >>> check_pools(["cnn", "sel.k2", "sel.k4"], {"selection": "sel.*"})
     {'selection': ['sel.k2', 'sel.k4']}
@@ -123,9 +124,9 @@ def check_pools(recipes: list[str], patterns: Mapping[str, str]) -> dict[str, li
 
     pools = {name: [r for r in recipes if fnmatch.fnmatchcase(r, pattern)] for name, pattern in patterns.items()}
     for name, members in pools.items():
-        if len(members) < 2:
-            raise ConfigError(f"plateau.pools.{name}: {patterns[name]!r} matches {len(members)} checked recipe(s) "
-                              f"({', '.join(members) or 'none'}); a pool needs two or more; checked: {', '.join(recipes)}")
+        if not members:
+            raise ConfigError(f"plateau.pools.{name}: {patterns[name]!r} matches no checked recipe; "
+                              f"checked: {', '.join(recipes)}")
     for recipe in recipes:
         owners = [name for name, members in pools.items() if recipe in members]
         if len(owners) > 1:
