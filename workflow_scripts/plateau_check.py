@@ -7,13 +7,10 @@ from runvar.plateau import plateau_check
 with log_to(snakemake.log[0]) as log:
     check_set = None
     if "check_set" in snakemake.input.keys():
-        from runvar.check_set import check_set_finals, check_set_record
-        from runvar.data import load_dataset
+        from runvar.check_set import paired_check_set
 
-        data = load_dataset(snakemake.input.check_set)
-        at_e, at_2e = (check_set_finals(setup, models, data) for setup, models in
-                       zip(snakemake.params.setups, (snakemake.input.models, snakemake.input.double_models)))
-        check_set = {**check_set_record(data), "finals": {key: (at_e[key], at_2e[key]) for key in at_e}}
+        check_set = paired_check_set(snakemake.input.check_set, snakemake.params.setups,
+                                     (snakemake.input.models, snakemake.input.double_models))
     record = plateau_check(snakemake.wildcards.setup, snakemake.params.variant, snakemake.input.histories,
                            snakemake.input.double_histories, snakemake.params.max_change, check_set=check_set)
     save_json(snakemake.output[0], record)

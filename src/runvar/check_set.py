@@ -36,9 +36,17 @@ def evaluate(model: torch.nn.Module, check: Dataset) -> tuple[float, float]:
     return 100.0 * float((logits.argmax(1) == y).double().mean()), float(F.cross_entropy(logits.double(), y))
 
 
-def check_set_record(check: Dataset) -> dict[str, Any]:
-    """What a check record says of its check set: its size and checksum."""
-    return {"examples": int(len(check.y_test)), "checksum": check.checksum}
+def paired_check_set(path: str | os.PathLike[str], setups: Sequence[Mapping[str, Any]],
+                     model_files: Sequence[Sequence[str | os.PathLike[str]]]) -> dict[str, Any]:
+    """The ``check_set`` argument of :func:`runvar.plateau.plateau_check`: the check set at
+    ``path`` (its size and checksum) and the finals of the runs at E and at 2E on it, ``setups``
+    and ``model_files`` holding the two setups and their runs' ``model.pt``, in that order."""
+    from .data import load_dataset
+
+    check = load_dataset(path)
+    at_e, at_2e = (check_set_finals(setup, files, check) for setup, files in zip(setups, model_files))
+    return {"examples": int(len(check.y_test)), "checksum": check.checksum,
+            "finals": {key: (at_e[key], at_2e[key]) for key in at_e}}
 
 
-__all__ = ["check_set_finals", "check_set_record", "evaluate"]
+__all__ = ["check_set_finals", "evaluate", "paired_check_set"]
