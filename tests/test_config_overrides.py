@@ -216,8 +216,8 @@ def test_a_larger_check_for_some_recipes_plans_their_runs_only(run_snakemake, tm
     out = dry_run(run_snakemake, tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     seeds = planned_seeds(out)
-    assert seeds("sel.lenet.k8") == seeds("sel.lenet.k8.epochs200") == set(range(1, 41))
-    assert seeds("sel.lenet.learned.epochs200") == seeds("sel.lenet.k16.epochs200") == set(range(1, 41))
+    assert seeds("sel.lenet.k8") == seeds("sel.lenet.k8.epochs400") == set(range(1, 41))
+    assert seeds("sel.lenet.learned.epochs200") == seeds("sel.lenet.k16.epochs400") == set(range(1, 41))
     assert seeds("cnn1d.epochs320") == seeds("linear.epochs800") == set(range(1, 11))
 
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -226,4 +226,4 @@ def test_a_larger_check_for_some_recipes_plans_their_runs_only(run_snakemake, tm
     assert out.returncode == 0, out.stderr[-3000:]
     seeds = planned_seeds(out)
     assert seeds("sel.lenet.k2.epochs400") == set(range(1, 41))
-    assert seeds("sel.lenet.k8.epochs200") == seeds("sel.lenet.learned.epochs200") == set(range(1, 11))
+    assert seeds("sel.lenet.k8.epochs400") == seeds("sel.lenet.learned.epochs200") == set(range(1, 11))
