@@ -60,6 +60,22 @@ def test_argmax_gather_and_gradient_give_torchs_bits(kernels_on, k):
 
 
 @needs_compiler
+@pytest.mark.parametrize("k", [4, 8, 16])
+def test_the_vector_argmax_gives_torchs_choice_on_every_kind_of_value(kernels_on, k):
+    """k = 4, 8 and 16 take a vector loop on AVX2 machines (max, then the first equal lane or
+    the first NaN): rows of signed zeros, infinities, NaNs, subnormals and ties in every lane."""
+    values = torch.tensor([0.0, -0.0, 1.0, -1.0, float("inf"), float("-inf"), float("nan"), 1e-45])
+    rows = torch.randint(0, len(values), (20000, k), generator=torch.Generator().manual_seed(k))
+    scores = values[rows].contiguous()
+    choice = torch.empty(len(scores), dtype=torch.long)
+    vector = selection_kernels.kernels().runvar_argmax(scores.data_ptr(), len(scores), k, choice.data_ptr())
+    if torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512"):
+        assert vector == 1, "the AVX2 loop did not run"
+    assert same_bits(choice, scores.argmax(-1))
+    assert same_bits(argmax_last(scores), scores.argmax(-1))
+
+
+@needs_compiler
 def test_large_random_layers_match_torch(kernels_on):
     g = torch.Generator().manual_seed(3)
     for shape, k in [((300, 40), 8), ((100, 300), 2), ((10, 100), 16)]:

@@ -54,7 +54,7 @@ SOURCE = r"""
 #endif
 
 /* choice[r] = index of the first maximum of s[r*k .. r*k+k-1], or of its first NaN */
-void runvar_argmax(const float *s, int64_t rows, int64_t k, int64_t *choice) {
+static void argmax_rows(const float *s, int64_t rows, int64_t k, int64_t *choice) {
     for (int64_t r = 0; r < rows; ++r) {
         const float *p = s + r * k;
         float best = p[0];
@@ -68,6 +68,51 @@ void runvar_argmax(const float *s, int64_t rows, int64_t k, int64_t *choice) {
         }
         choice[r] = index;
     }
+}
+
+/* The same for k = 4, 8, 16 with AVX2, one row a vector and no branch per candidate (the loop
+   above mispredicts on most rows of random scores): the row's maximum by pairwise max, then the
+   first lane equal to it (equal lanes, +0 and -0 included, are the ties the scan above resolves
+   to the first), unless a lane is NaN: then the first NaN. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define AVX2 __attribute__((target("avx2")))
+AVX2 static inline int64_t first_lane(int equal, int nan) { return nan ? __builtin_ctz(nan) : __builtin_ctz(equal); }
+AVX2 static inline __m256 max_of_8(__m256 v) {
+    __m256 m = _mm256_max_ps(v, _mm256_permute2f128_ps(v, v, 1));
+    m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm256_max_ps(m, _mm256_shuffle_ps(m, m, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+AVX2 static int argmax_avx2(const float *s, int64_t rows, int64_t k, int64_t *choice) {
+    if (k == 4) for (int64_t r = 0; r < rows; ++r) {
+        __m128 v = _mm_loadu_ps(s + 4 * r);
+        __m128 m = _mm_max_ps(v, _mm_shuffle_ps(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+        m = _mm_max_ps(m, _mm_shuffle_ps(m, m, _MM_SHUFFLE(2, 3, 0, 1)));
+        choice[r] = first_lane(_mm_movemask_ps(_mm_cmpeq_ps(v, m)), _mm_movemask_ps(_mm_cmpunord_ps(v, v)));
+    } else if (k == 8) for (int64_t r = 0; r < rows; ++r) {
+        __m256 v = _mm256_loadu_ps(s + 8 * r), m = max_of_8(v);
+        choice[r] = first_lane(_mm256_movemask_ps(_mm256_cmp_ps(v, m, _CMP_EQ_OQ)),
+                               _mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+    } else if (k == 16) for (int64_t r = 0; r < rows; ++r) {
+        __m256 lo = _mm256_loadu_ps(s + 16 * r), hi = _mm256_loadu_ps(s + 16 * r + 8);
+        __m256 m = max_of_8(_mm256_max_ps(lo, hi));
+        int equal = _mm256_movemask_ps(_mm256_cmp_ps(lo, m, _CMP_EQ_OQ))
+                    | _mm256_movemask_ps(_mm256_cmp_ps(hi, m, _CMP_EQ_OQ)) << 8;
+        int nan = _mm256_movemask_ps(_mm256_cmp_ps(lo, lo, _CMP_UNORD_Q))
+                  | _mm256_movemask_ps(_mm256_cmp_ps(hi, hi, _CMP_UNORD_Q)) << 8;
+        choice[r] = first_lane(equal, nan);
+    } else return 0;
+    return 1;
+}
+#endif
+
+/* 1 where the vector loop ran, 0 where the scalar one did */
+int runvar_argmax(const float *s, int64_t rows, int64_t k, int64_t *choice) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx2") && argmax_avx2(s, rows, k, choice)) return 1;
+#endif
+    argmax_rows(s, rows, k, choice);
+    return 0;
 }
 
 /* weight[r] = c[r*k + choice[r]]; 1 (and nothing read out of range) for an index outside [0, k) */
@@ -146,7 +191,7 @@ void runvar_select_sgd(const float *restrict g, const float *restrict c, float *
 
 _FLOAT, _LONG, _SIZE = ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64
 _SIGNATURES = {  # name: (argument types, return type)
-    "runvar_argmax": ([_FLOAT, _SIZE, _SIZE, _LONG], None),
+    "runvar_argmax": ([_FLOAT, _SIZE, _SIZE, _LONG], ctypes.c_int),
     "runvar_gather": ([_FLOAT, _LONG, _SIZE, _SIZE, _FLOAT], ctypes.c_int),
     "runvar_scale": ([_FLOAT, _FLOAT, _SIZE, _SIZE, _FLOAT], None),
     "runvar_select_sgd": ([_FLOAT, _FLOAT, _FLOAT, _FLOAT, _SIZE, _SIZE, ctypes.c_float, ctypes.c_float, _SIZE,
