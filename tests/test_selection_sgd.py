@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from runvar.models import build_from_block, selection_kernels
-from runvar.models.selection_kernels import backward_and_step, sgd_recipe
+from runvar.bitflip import flip_one_bit
+from runvar.models.selection_kernels import argmax_last, backward_and_step, chosen_after_step, gather_last, sgd_recipe
 from runvar.models.weight_selection import SelectLinear
 from runvar.seeds import run_seeds
 from runvar.train import _step, make_optimizer, train_run, train_runs
@@ -72,7 +73,10 @@ def test_the_fused_update_gives_torchs_bits_on_the_study_shapes(fused_calls, k):
         grads[0].view(-1)[:3] = torch.tensor([0.0, -0.0, 0.0])
         _torch_step(theirs, grads, candidates, their_buffers, lr, step == 0)
         for grad, c, p, buffer in zip(grads, candidates, ours, our_buffers):
-            selection_kernels._fused_sgd(library, grad, c, p, buffer, 0.9, lr, step == 0, recipe)
+            chosen = (torch.empty(grad.shape, dtype=torch.long), torch.empty(grad.shape)) if step % 2 else None
+            selection_kernels._fused_sgd(library, grad, c, p, buffer, 0.9, lr, step == 0, recipe, chosen)
+            if chosen is not None:  # the stepped scores' choice, made in the same pass
+                assert same_bits(chosen[0], argmax_last(p)) and same_bits(chosen[1], gather_last(c, chosen[0]))
         for p, q, b, c in zip(ours, theirs, our_buffers, their_buffers):
             assert same_bits(p, q) and same_bits(b, c), (k, step, tuple(p.shape))
     assert len(fused_calls) == 5 * len(shapes)
@@ -128,6 +132,43 @@ def test_a_checkpointed_optimizer_resumes_to_the_same_bits_with_or_without_the_f
     assert all(p.grad is not None for p in reference.parameters())  # torch's path
     assert ends[True] == ends[False] == (state_bits(reference.state_dict()),
                                          state_bits(reference_optimizer.state_dict()["state"][0]))
+
+
+@needs_compiler
+def test_the_next_forward_pass_uses_the_choice_the_step_made_until_the_scores_change(fused_calls):
+    """After a fused step each layer's greedy choice and chosen candidates come from the step's
+    pass (the same tensors, the same bits as choosing again); a flipped bit, a loaded state or
+    torch's own step on the scores makes the layer choose again from the scores it then holds."""
+    model = _lenet(8)
+    optimizer = make_optimizer(model, STUDY_SGD)
+    _train_steps(model, optimizer, 2)
+    layers = [m for m in model if isinstance(m, SelectLinear)]
+
+    def made_by_step(layer):
+        return chosen_after_step(layer.scores, layer.candidates)
+
+    for layer in layers:
+        choice, weight = made_by_step(layer)
+        assert same_bits(choice, argmax_last(layer.scores))
+        assert same_bits(weight, gather_last(layer.candidates, choice))
+    model(torch.randn(4, 1, 40))
+    assert all(layer.last_choice is made_by_step(layer)[0] for layer in layers)
+
+    flip_one_bit(model, torch.Generator().manual_seed(0), "first")  # the first layer's scores
+    assert made_by_step(layers[0]) is None and made_by_step(layers[1]) is not None
+    layers[1].candidates.mul_(1.0)  # the candidates changed (here to the same values)
+    assert made_by_step(layers[1]) is None
+    model.load_state_dict(copy.deepcopy(model.state_dict()))
+    assert all(made_by_step(layer) is None for layer in layers)
+    before = [layer.scores.detach().clone() for layer in layers]
+    model(torch.randn(4, 1, 40))
+    assert all(same_bits(layer.last_choice, argmax_last(b)) for layer, b in zip(layers, before))
+
+    _train_steps(model, optimizer, 1)
+    assert all(made_by_step(layer) is not None for layer in layers)
+    with torch.no_grad():
+        layers[2].scores.add_(0.0)  # any in-place change, even to the same values
+    assert made_by_step(layers[2]) is None
 
 
 @needs_compiler

@@ -19,7 +19,9 @@ without weight decay or Nesterov, the selection study's), reading and writing th
 momentum buffers once. Its bits are torch's: how torch's kernel rounds (which multiply-adds its
 compiler fused, how many floats its vector loop takes) is found once per process by comparing
 the two on random tensors (:func:`sgd_recipe`), and where no recipe matches torch's step runs
-(``tests/test_selection_sgd.py``).
+(``tests/test_selection_sgd.py``). The same pass makes the next forward pass's greedy choice
+from each block of stepped scores while they are in cache (:func:`chosen_after_step`), which
+the layer uses unless the scores or candidates changed since.
 
 The C source is compiled once per process with the machine's C compiler (``$CC``, else ``cc``)
 into a temporary shared library loaded with :mod:`ctypes` (no torch headers, a fraction of a
@@ -41,6 +43,7 @@ import warnings
 from pathlib import Path
 
 import torch
+from torch.utils.weak import WeakIdKeyDictionary
 
 SOURCE = r"""
 #include <math.h>
@@ -171,21 +174,38 @@ static inline __attribute__((always_inline)) void sgd_rows(const float *restrict
 }
 
 /* Every step but a run's first, on x86-64 torch: each common k its own vector loop; any other
-   case runs one loop with its flags read per element (more cases would lengthen each compile) */
+   case runs one loop with its flags read per element (more cases would lengthen each compile).
+   With `choice` (and `weight`) not NULL, each block of rows, still in cache once stepped, also
+   gets the next forward pass's choice (runvar_argmax) and chosen weights (runvar_gather): the
+   same integers and copies as reading the stepped scores again, without the second pass. Blocks
+   change no bits: every element is stepped by itself, in the loop torch's would use for it. */
+#define ROWS_A_BLOCK 256
 VECTOR_CLONES
 void runvar_select_sgd(const float *restrict g, const float *restrict c, float *restrict p, float *restrict buf,
-                       int64_t rows, int64_t k, float m, float neg_lr, int64_t body, int first, int contracted) {
+                       int64_t rows, int64_t k, float m, float neg_lr, int64_t body, int first, int contracted,
+                       int64_t *restrict choice, float *restrict weight) {
     const int64_t whole = body / k; /* rows wholly inside torch's vector loop */
-    if (first || !contracted) sgd_rows(g, c, p, buf, whole, k, m, neg_lr, first, contracted);
-    else switch (k) {
-        case 2: sgd_rows(g, c, p, buf, whole, 2, m, neg_lr, 0, 1); break;
-        case 4: sgd_rows(g, c, p, buf, whole, 4, m, neg_lr, 0, 1); break;
-        case 8: sgd_rows(g, c, p, buf, whole, 8, m, neg_lr, 0, 1); break;
-        case 16: sgd_rows(g, c, p, buf, whole, 16, m, neg_lr, 0, 1); break;
-        default: sgd_rows(g, c, p, buf, whole, k, m, neg_lr, 0, 1);
+    for (int64_t r0 = 0; r0 < whole; r0 += ROWS_A_BLOCK) {
+        const int64_t n = whole - r0 < ROWS_A_BLOCK ? whole - r0 : ROWS_A_BLOCK, at = r0 * k;
+        if (first || !contracted) sgd_rows(g + r0, c + at, p + at, buf + at, n, k, m, neg_lr, first, contracted);
+        else switch (k) {
+            case 2: sgd_rows(g + r0, c + at, p + at, buf + at, n, 2, m, neg_lr, 0, 1); break;
+            case 4: sgd_rows(g + r0, c + at, p + at, buf + at, n, 4, m, neg_lr, 0, 1); break;
+            case 8: sgd_rows(g + r0, c + at, p + at, buf + at, n, 8, m, neg_lr, 0, 1); break;
+            case 16: sgd_rows(g + r0, c + at, p + at, buf + at, n, 16, m, neg_lr, 0, 1); break;
+            default: sgd_rows(g + r0, c + at, p + at, buf + at, n, k, m, neg_lr, 0, 1);
+        }
+        if (choice) {
+            runvar_argmax(p + at, n, k, choice + r0);
+            runvar_gather(c + at, choice + r0, n, k, weight + r0);
+        }
     }
     for (int64_t i = whole * k; i < rows * k; ++i)
         sgd_element(g[i / k] * c[i], p + i, buf + i, m, neg_lr, first, i < body, contracted);
+    if (choice && whole < rows) {
+        runvar_argmax(p + whole * k, rows - whole, k, choice + whole);
+        runvar_gather(c + whole * k, choice + whole, rows - whole, k, weight + whole);
+    }
 }
 """
 
@@ -195,7 +215,7 @@ _SIGNATURES = {  # name: (argument types, return type)
     "runvar_gather": ([_FLOAT, _LONG, _SIZE, _SIZE, _FLOAT], ctypes.c_int),
     "runvar_scale": ([_FLOAT, _FLOAT, _SIZE, _SIZE, _FLOAT], None),
     "runvar_select_sgd": ([_FLOAT, _FLOAT, _FLOAT, _FLOAT, _SIZE, _SIZE, ctypes.c_float, ctypes.c_float, _SIZE,
-                           ctypes.c_int, ctypes.c_int], None),
+                           ctypes.c_int, ctypes.c_int, _LONG, _FLOAT], None),
 }
 
 #: Whether the kernels may run (``RUNVAR_SELECTION_KERNELS=0`` when the process starts turns them off).
@@ -305,12 +325,16 @@ _probed = False
 
 
 def _fused_sgd(library: ctypes.CDLL, grad: torch.Tensor, candidates: torch.Tensor, scores: torch.Tensor,
-               buffer: torch.Tensor, momentum: float, lr: float, first: bool, recipe: tuple[int, bool]) -> None:
+               buffer: torch.Tensor, momentum: float, lr: float, first: bool, recipe: tuple[int, bool],
+               chosen: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
+    """The fused step of ``scores`` in place; with ``chosen`` (an int64 and a float32 tensor of
+    ``grad``'s shape) also the stepped scores' greedy choice and chosen candidates into them."""
     width, contracted = recipe
     numel = scores.numel()
+    choice, weight = (None, None) if chosen is None else (chosen[0].data_ptr(), chosen[1].data_ptr())
     library.runvar_select_sgd(grad.data_ptr(), candidates.data_ptr(), scores.data_ptr(), buffer.data_ptr(),
                               grad.numel(), candidates.shape[-1], momentum, -lr, numel - numel % width,
-                              int(first), int(contracted))
+                              int(first), int(contracted), choice, weight)
 
 
 def _probe(library: ctypes.CDLL, recipe: tuple[int, bool]) -> bool:
@@ -362,6 +386,23 @@ class _Deferral:
 
 
 _deferral: _Deferral | None = None
+#: per scores tensor stepped by the fused update: its version and its candidates (with their
+#: version) then, and the greedy choice and chosen candidates of the stepped scores (keyed by
+#: the tensor's identity: tensors compare element by element)
+_chosen: WeakIdKeyDictionary = WeakIdKeyDictionary()
+
+
+def chosen_after_step(scores: torch.Tensor, candidates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The greedy choice (:func:`argmax_last`) and chosen candidates (:func:`gather_last`) of
+    ``scores`` as the fused update left them, computed in its pass; None where anything changed
+    either tensor since (another step, a loaded state, a flipped bit: each bumps its version)."""
+    entry = _chosen.get(scores)
+    if entry is None:
+        return None
+    version, stepped_candidates, candidates_version, choice, weight = entry
+    if version != scores._version or stepped_candidates is not candidates or candidates_version != candidates._version:
+        return None
+    return choice, weight
 
 
 def score_gradient(scores: torch.Tensor, grad: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor | None:
@@ -428,8 +469,10 @@ def backward_and_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> N
                 if buffer is None or _applies(buffer) is None or buffer.shape != p.shape:
                     p.grad = scale_last(grad, candidates)  # torch's step decides what this means
                     continue
-                _fused_sgd(library, grad, candidates, p, buffer, group["momentum"], group["lr"], first, recipe)
+                chosen = torch.empty(grad.shape, dtype=torch.long), torch.empty(grad.shape)
+                _fused_sgd(library, grad, candidates, p, buffer, group["momentum"], group["lr"], first, recipe, chosen)
                 torch.autograd.graph.increment_version(p)
+                _chosen[p] = (p._version, candidates, candidates._version, *chosen)
                 optimizer.state[p]["momentum_buffer"] = buffer
     if any(p.grad is not None for group in optimizer.param_groups for p in group["params"]):
         optimizer.step()

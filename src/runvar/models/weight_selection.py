@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .layers import StochasticLayer
-from .selection_kernels import argmax_last, gather_last, score_gradient
+from .selection_kernels import argmax_last, chosen_after_step, gather_last, score_gradient
 from .registry import register
 
 #: How a layer picks its candidate per connection.
@@ -71,16 +71,16 @@ class _StraightThroughSelect(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx: Any, scores: torch.Tensor, candidates: torch.Tensor, choice: torch.Tensor
+        ctx: Any, scores: torch.Tensor, candidates: torch.Tensor, choice: torch.Tensor, chosen: torch.Tensor | None
     ) -> torch.Tensor:
         ctx.save_for_backward(candidates)
         ctx.scores = scores  # which tensor, for the fused step; its values are not needed
-        return gather_last(candidates, choice)
+        return gather_last(candidates, choice) if chosen is None else chosen
 
     @staticmethod
-    def backward(ctx: Any, grad_weight: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
+    def backward(ctx: Any, grad_weight: torch.Tensor) -> tuple[torch.Tensor | None, None, None, None]:
         (candidates,) = ctx.saved_tensors
-        return score_gradient(ctx.scores, grad_weight, candidates), None, None
+        return score_gradient(ctx.scores, grad_weight, candidates), None, None, None
 
 
 class SelectionLayer(StochasticLayer):
@@ -141,9 +141,13 @@ class SelectionLayer(StochasticLayer):
 
     def effective_weight(self) -> torch.Tensor:
         """The weight tensor this forward pass uses; records the choice in ``last_choice``."""
-        choice = self.sample_choice() if self.rule == "probabilistic" else self.greedy_choice()
+        chosen = None
+        if self.rule == "probabilistic":
+            choice = self.sample_choice()
+        else:  # the fused step may have chosen already, in its pass over the scores
+            choice, chosen = chosen_after_step(self.scores, self.candidates) or (self.greedy_choice(), None)
         self.last_choice = choice
-        return _StraightThroughSelect.apply(self.scores, self.candidates, choice)
+        return _StraightThroughSelect.apply(self.scores, self.candidates, choice, chosen)
 
     def extra_repr(self) -> str:
         return f"k={self.k}, selection={self.selection}, eval_selection={self.eval_selection}"
