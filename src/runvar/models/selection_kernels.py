@@ -36,14 +36,11 @@ from __future__ import annotations
 import ctypes
 import itertools
 import os
-import shutil
-import subprocess
-import tempfile
-import warnings
-from pathlib import Path
 
 import torch
 from torch.utils.weak import WeakIdKeyDictionary
+
+from .native import POINTER, SIZE, compile_library
 
 SOURCE = r"""
 #include <math.h>
@@ -209,7 +206,7 @@ void runvar_select_sgd(const float *restrict g, const float *restrict c, float *
 }
 """
 
-_FLOAT, _LONG, _SIZE = ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64
+_FLOAT, _LONG, _SIZE = POINTER, POINTER, SIZE
 _SIGNATURES = {  # name: (argument types, return type)
     "runvar_argmax": ([_FLOAT, _SIZE, _SIZE, _LONG], ctypes.c_int),
     "runvar_gather": ([_FLOAT, _LONG, _SIZE, _SIZE, _FLOAT], ctypes.c_int),
@@ -226,35 +223,8 @@ _tried = False
 
 def _compile() -> ctypes.CDLL | None:
     """The kernels compiled and loaded, or None (with a warning saying why) where they cannot be."""
-    compiler = shutil.which(os.environ.get("CC", "cc"))
-    if compiler is None:
-        warnings.warn("no C compiler found ($CC or cc): weight selection runs torch's operations "
-                      "(the same bits, slower)", RuntimeWarning, stacklevel=4)
-        return None
-    with tempfile.TemporaryDirectory(prefix="runvar-selection-") as folder:
-        source, library = Path(folder) / "selection.c", Path(folder) / "selection.so"
-        source.write_text(SOURCE)
-        # no -ffast-math, no -march, no contraction into FMAs (only the explicit fmaf): IEEE
-        # products, code for any CPU. -O2 and vectorising: the loops as fast as at -O3 (the
-        # update at k = 8 faster) and a third of -O3's compile time
-        command = [compiler, "-O2", "-ftree-vectorize", "-ffp-contract=off", "-shared", "-fPIC", str(source), "-lm",
-                   "-o", str(library)]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True)
-            failure = done.stderr.strip()[:500] if done.returncode != 0 else None
-            # mapped into the process: the file may go (a temporary folder mounted noexec fails here)
-            loaded = ctypes.CDLL(str(library)) if failure is None else None
-        except OSError as error:
-            failure, loaded = str(error), None
-    if loaded is None:
-        warnings.warn(f"the selection kernels could not be built with {compiler} in {tempfile.gettempdir()} "
-                      f"(TMPDIR), so weight selection runs torch's operations (the same bits, slower): {failure}",
-                      RuntimeWarning, stacklevel=4)
-        return None
-    for name, (arguments, result) in _SIGNATURES.items():
-        getattr(loaded, name).argtypes = arguments
-        getattr(loaded, name).restype = result
-    return loaded
+    return compile_library("selection", SOURCE, _SIGNATURES, "weight selection runs torch's operations "
+                           "(the same bits, slower)", stacklevel=5)
 
 
 def kernels() -> ctypes.CDLL | None:
