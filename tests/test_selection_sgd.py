@@ -172,14 +172,15 @@ def test_the_next_forward_pass_uses_the_choice_the_step_made_until_the_scores_ch
 
 
 @needs_compiler
-@pytest.mark.parametrize("k", [2, 8, 16])
+@pytest.mark.parametrize("k, variant", [(2, "all"), (8, "all"), (16, "all"), (8, "bitflip")])
 def test_selection_runs_are_bitwise_the_same_with_and_without_the_fused_update(tiny_setup, tiny_data, fused_calls,
-                                                                             monkeypatch, k):
+                                                                             monkeypatch, k, variant):
     """The study's optimizer on the production paths (one run alone, and a stack of 2, with a
-    warm-up's changing LR): every bit of training through the fused update is torch's."""
+    warm-up's changing LR; the protocol's bit flip in the scores): every bit of training through
+    the fused update, and through the choices it makes for the next forward pass, is torch's."""
     setup = {**tiny_setup, "model": {"name": "lenet", "mode": "select", "k": k}, "epochs": 3, "evaluate_every": 1,
              "optimizer": STUDY_SGD, "augment": {"crop_padding": 0}}
-    seeds = [run_seeds("all", r) for r in (1, 2)]
+    seeds = [run_seeds(variant, r) for r in (1, 2)]
     fast_alone = train_run(setup, tiny_data, seeds[0], log=lambda _: None)
     fast_stacked = list(train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=2))
     steps = 3 * -(-480 // 64)  # 3 epochs of the tiny data's 480 examples at batch 64
@@ -190,6 +191,7 @@ def test_selection_runs_are_bitwise_the_same_with_and_without_the_fused_update(t
     slow_stacked = list(train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=2))
     assert not fused_calls
     assert [r.record["stacked"] for r in fast_stacked] == [True, True]
+    assert [r.record["bitflip"] is not None for r in fast_stacked] == [variant == "bitflip"] * 2
     assert_same_run(fast_alone, slow_alone)
     for fast, slow in zip(fast_stacked, slow_stacked):
         assert_same_run(fast, slow)

@@ -102,12 +102,13 @@ def test_inputs_the_kernels_do_not_take_run_torchs_operations(compiled_calls, mo
 
 
 @needs_compiler
+@pytest.mark.parametrize("variant", ["all", "bitflip"])
 def test_cnn1d_runs_are_bitwise_the_same_with_and_without_the_kernels(tiny_setup, tiny_data, compiled_calls,
-                                                                      monkeypatch):
-    """The study's path (``conv: gemm``, dropout, crops; one run alone and a stack of 2): every
-    bit of training through the kernels is that of training through torch's operations."""
+                                                                      monkeypatch, variant):
+    """The study's path (``conv: gemm``, dropout, crops, a flipped bit; one run alone and a stack
+    of 2): every bit of training through the kernels is that of training through torch's operations."""
     setup = {**tiny_setup, "model": {**tiny_setup["model"], "conv": "gemm"}, "epochs": 2, "evaluate_every": 1}
-    seeds = [run_seeds("all", r) for r in (1, 2)]
+    seeds = [run_seeds(variant, r) for r in (1, 2)]
     fast_alone = train_run(setup, tiny_data, seeds[0], log=lambda _: None)
     fast_stacked = list(train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=2))
     assert compiled_calls["windows"] > 0 and compiled_calls["windows_backward"] > 0
@@ -115,6 +116,7 @@ def test_cnn1d_runs_are_bitwise_the_same_with_and_without_the_kernels(tiny_setup
     slow_alone = train_run(setup, tiny_data, seeds[0], log=lambda _: None)
     slow_stacked = list(train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=2))
     assert [r.record["stacked"] for r in fast_stacked] == [True, True]
+    assert [r.record["bitflip"] is not None for r in fast_stacked] == [variant == "bitflip"] * 2
     assert_same_run(fast_alone, slow_alone)
     for fast, slow in zip(fast_stacked, slow_stacked):
         assert_same_run(fast, slow)
