@@ -165,21 +165,21 @@ def _fake_compiler(tmp_path, body):
 def test_a_build_that_fails_warns_and_training_runs_torchs_operations(tmp_path, monkeypatch, body, says):
     monkeypatch.setenv("CC", _fake_compiler(tmp_path, body))
     with pytest.warns(RuntimeWarning, match="could not be built") as caught:
-        assert selection_kernels._compile() is None
+        assert selection_kernels._LIBRARY.compile() is None
     assert says in str(caught[0].message) and "torch's operations" in str(caught[0].message)
-    monkeypatch.setattr(selection_kernels, "_tried", False)
-    monkeypatch.setattr(selection_kernels, "_library", None)
+    monkeypatch.setattr(selection_kernels._LIBRARY, "tried", False)
+    monkeypatch.setattr(selection_kernels._LIBRARY, "loaded", None)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     with pytest.warns(RuntimeWarning):
         scores = _scores((4, 3), 8)
         assert same_bits(argmax_last(scores), scores.argmax(-1))
-    assert selection_kernels._tried and selection_kernels._library is None  # tried once, not per call
+    assert selection_kernels._LIBRARY.tried and selection_kernels._LIBRARY.loaded is None  # tried once, not per call
 
 
 def test_no_compiler_warns_once_and_names_the_variable(monkeypatch, tmp_path):
     monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
     with pytest.warns(RuntimeWarning, match=r"no C compiler found \(\$CC or cc\)"):
-        assert selection_kernels._compile() is None
+        assert selection_kernels._LIBRARY.compile() is None
 
 
 @needs_compiler

@@ -3,8 +3,8 @@
 The compiled kernels (:mod:`.selection_kernels`, :mod:`.window_kernels`) are speed settings only:
 each gives the bits of the torch operations it replaces, and where it cannot be built (no
 compiler, a failed build, a temporary folder mounted noexec) torch's operations run, after one
-warning saying why. A :class:`Library` compiles on first use, so a process that never needs its
-kernels never pays for the compile (a fraction of a second).
+warning saying why. A :class:`Library` compiles on first use, once per process, so a process that
+never needs its kernels never pays for the compile (a fraction of a second).
 """
 
 from __future__ import annotations
@@ -54,3 +54,24 @@ def compile_library(name: str, source: str, signatures: dict[str, tuple[list[Any
         getattr(loaded, function).argtypes = arguments
         getattr(loaded, function).restype = result
     return loaded
+
+
+class Library:
+    """One C source's kernels, compiled on the first :meth:`get` of the process and kept: a build
+    that failed is not tried again (its warning is given once)."""
+
+    def __init__(self, name: str, source: str, signatures: dict[str, tuple[list[Any], Any]], fallback: str) -> None:
+        self.name, self.source, self.signatures, self.fallback = name, source, signatures, fallback
+        self.tried = False
+        self.loaded: ctypes.CDLL | None = None
+
+    def compile(self) -> ctypes.CDLL | None:
+        """A fresh build (:func:`compile_library`), not kept."""
+        return compile_library(self.name, self.source, self.signatures, self.fallback, stacklevel=5)
+
+    def get(self) -> ctypes.CDLL | None:
+        """The kernels, built on the first call; None where they could not be."""
+        if not self.tried:
+            self.tried = True
+            self.loaded = self.compile()
+        return self.loaded

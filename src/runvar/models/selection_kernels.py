@@ -40,7 +40,7 @@ import os
 import torch
 from torch.utils.weak import WeakIdKeyDictionary
 
-from .native import POINTER, SIZE, compile_library
+from .native import POINTER, SIZE, Library
 
 SOURCE = r"""
 #include <math.h>
@@ -217,25 +217,12 @@ _SIGNATURES = {  # name: (argument types, return type)
 
 #: Whether the kernels may run (``RUNVAR_SELECTION_KERNELS=0`` when the process starts turns them off).
 ENABLED = os.environ.get("RUNVAR_SELECTION_KERNELS", "1") != "0"
-_library: ctypes.CDLL | None = None
-_tried = False
-
-
-def _compile() -> ctypes.CDLL | None:
-    """The kernels compiled and loaded, or None (with a warning saying why) where they cannot be."""
-    return compile_library("selection", SOURCE, _SIGNATURES, "weight selection runs torch's operations "
-                           "(the same bits, slower)", stacklevel=5)
+_LIBRARY = Library("selection", SOURCE, _SIGNATURES, "weight selection runs torch's operations (the same bits, slower)")
 
 
 def kernels() -> ctypes.CDLL | None:
     """This process's compiled kernels (compiled on first use); None where they are off or failed."""
-    global _library, _tried
-    if not ENABLED:
-        return None
-    if not _tried:
-        _tried = True
-        _library = _compile()
-    return _library
+    return _LIBRARY.get() if ENABLED else None
 
 
 def _applies(*tensors: torch.Tensor) -> ctypes.CDLL | None:

@@ -22,7 +22,7 @@ import os
 
 import torch
 
-from .native import POINTER, SIZE, compile_library
+from .native import POINTER, SIZE, Library
 
 SOURCE = r"""
 #include <stdint.h>
@@ -84,20 +84,12 @@ _SIGNATURES = {  # name: (argument types, return type)
 
 #: Whether the kernels may run (``RUNVAR_WINDOW_KERNELS=0`` when the process starts turns them off).
 ENABLED = os.environ.get("RUNVAR_WINDOW_KERNELS", "1") != "0"
-_library: ctypes.CDLL | None = None
-_tried = False
+_LIBRARY = Library("window", SOURCE, _SIGNATURES, "convolution windows use torch's operations (the same bits, slower)")
 
 
 def kernels() -> ctypes.CDLL | None:
     """This process's compiled kernels (compiled on first use); None where they are off or failed."""
-    global _library, _tried
-    if not ENABLED:
-        return None
-    if not _tried:
-        _tried = True
-        _library = compile_library("window", SOURCE, _SIGNATURES, "convolution windows use torch's operations "
-                                   "(the same bits, slower)")
-    return _library
+    return _LIBRARY.get() if ENABLED else None
 
 
 def _leading_stride(x: torch.Tensor) -> int | None:
