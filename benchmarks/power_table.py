@@ -14,6 +14,12 @@ does not hold for such a mixture, so it is simulated).
 
     .venv/bin/python benchmarks/power_table.py --runs 10 20 24 30 40 48
     .venv/bin/python benchmarks/power_table.py --runs 24 40 80 --simulate
+
+The SM arms' rows take their pilot from the two draws of 40 runs (docs/replication.md at 28d0f7a):
+the ratio SD_k / SD_learned pooled over the draws (geometric mean) and the SE of its log read
+from the bootstrap intervals (width / 3.92, the draws' mean), scaled as 1 / sqrt(R - 1). An arm
+decides when its interval clears SM's claimed 25-40% reduction: ratio above 0.75 (below the
+claim), inside [0.6, 0.75] (consistent) or below 0.6 (above).
 """
 
 from __future__ import annotations
@@ -73,6 +79,32 @@ def power_above(ratio: float, se: float, edge: float = 0.5) -> float:
     return normal_cdf((log(ratio) - log(edge) - 1.96 * se) / se)
 
 
+def power_range(ratio: float, se: float, low: float = 0.6, high: float = 0.75) -> float:
+    """P(the 95% interval of the log ratio clears ``[low, high]`` or lies inside it)."""
+    m, half = log(ratio), 1.96 * se
+    outside = normal_cdf((m - log(high)) / se - 1.96) + normal_cdf((log(low) - m) / se - 1.96)
+    inside = max(0.0, normal_cdf((log(high) - half - m) / se) - normal_cdf((log(low) + half - m) / se))
+    return outside + inside
+
+
+#: The SM arms' pilot, two draws of 40 runs (AMD EPYC, 2026-12-07): k -> ((ratio, 95% interval)
+#: of SD_k / SD_learned in the first draw, the same in the second), from 1 - the SD reduction.
+SM_PILOT = {
+    2: ((1.034, 0.717, 1.493), (1.231, 0.843, 1.917)),
+    4: ((1.001, 0.679, 1.467), (0.737, 0.485, 1.177)),
+    8: ((1.169, 0.842, 1.669), (1.351, 0.960, 2.103)),
+    16: ((0.884, 0.636, 1.263), (1.118, 0.800, 1.728)),
+}
+
+
+def sm_pilot(k: int, pilot_runs: int = 40) -> tuple[float, float]:
+    """(pooled ratio, SE of its log at one draw of ``pilot_runs``) of SM arm ``k``."""
+    draws = SM_PILOT[k]
+    ratio = float(np.exp(np.mean([log(d[0]) for d in draws])))
+    se = float(np.mean([(log(d[2]) - log(d[1])) / 3.92 for d in draws]))
+    return ratio, se
+
+
 def agreement(power: float) -> float:
     return power * power + (1.0 - power) * (1.0 - power)
 
@@ -97,6 +129,10 @@ def main() -> None:
                              [simulated_power(spread, r, rate) for r in args.runs]))
     rows.append(("claim 2, bitflip pooled 4 x 10 (df 36) / all at R >= 0.5, ratio 0.88",
                  [power_above(0.88, log_ratio_se(36, r - 1)) for r in args.runs]))
+    for k in SM_PILOT:
+        ratio, se = sm_pilot(k)
+        rows.append((f"SM arm k = {k}, SD_k / SD_learned against 25-40%, both at R, pilot ratio {ratio:.2f} (SE {se:.3f} at 40)",
+                     [power_range(ratio, se * sqrt(39 / (r - 1))) for r in args.runs]))
     print("test | " + " | ".join(f"R = {r}: power, agree" for r in args.runs))
     for name, powers in rows:
         print(name + " | " + " | ".join(f"{p:.2f}, {agreement(p):.2f}" for p in powers))

@@ -47,8 +47,10 @@ Z95_WIDTH = 3.92
 CLAIM_SECTIONS: tuple[tuple[str, str], ...] = (
     ("sources_claims", "sources"), ("reduction_claims", "reduction"), ("language_claims", "language"))
 
-#: The SM arms' verdict edges: no reduction, and SM's claimed 25-40% reduction.
-ARM_EDGES: tuple[float, ...] = (0.0, *SM_CLAIMED_REDUCTION)
+#: The SM arms' verdict edges, SM's claimed 25-40% SD reduction, as ratios SD_k / SD_learned
+#: (0.75, 0.6): the edges the verdict turns on (runvar.claims.range_verdict), on the scale the
+#: arm's runs to decide are projected on (runvar.selection.stats.reduction_runs_to_decide).
+ARM_EDGES: tuple[float, ...] = tuple(1.0 - r for r in SM_CLAIMED_REDUCTION)
 
 ON_PLATEAU, OFF_PLATEAU, UNDECIDED = "on the plateau", "not on the plateau", "undecided"
 
@@ -187,11 +189,12 @@ def claim_test_distance(record: Mapping[str, Any]) -> float | None:
 
 
 def arm_distance(record: Mapping[str, Any]) -> float | None:
-    """An SM arm's SD reduction from the nearest of 0, 0.25 and 0.40 (:data:`ARM_EDGES`), in SE."""
+    """An SM arm's distance from SM's claimed range in SE: its ratio SD_k / SD_learned (1 - the
+    SD reduction) from the nearer of 0.75 and 0.6 (:data:`ARM_EDGES`), on the log scale."""
     if record.get("sd_reduction") is None:
         return None
-    return margin_distance(record["sd_reduction"], record["sd_reduction_ci95_low"],
-                           record["sd_reduction_ci95_high"], ARM_EDGES)
+    return margin_distance(1.0 - record["sd_reduction"], 1.0 - record["sd_reduction_ci95_high"],
+                           1.0 - record["sd_reduction_ci95_low"], ARM_EDGES, log=True)
 
 
 def plateau_distance(change: float | None, change_se: float | None, max_change: float | None) -> float | None:
