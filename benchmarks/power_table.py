@@ -15,7 +15,7 @@ does not hold for such a mixture, so it is simulated).
     .venv/bin/python benchmarks/power_table.py --runs 10 20 24 30 40 48
     .venv/bin/python benchmarks/power_table.py --runs 24 40 80 --simulate
 
-The SM arms' rows take their pilot from the two draws of 40 runs (docs/replication.md at 28d0f7a):
+The SM arms' rows take their pilot from two draws (of 40 runs an arm, then of 80); for each,
 the ratio SD_k / SD_learned pooled over the draws (geometric mean) and the SE of its log read
 from the bootstrap intervals (width / 3.92, the draws' mean), scaled as 1 / sqrt(R - 1). An arm
 decides when its interval clears SM's claimed 25-40% reduction: ratio above 0.75 (below the
@@ -87,19 +87,29 @@ def power_range(ratio: float, se: float, low: float = 0.6, high: float = 0.75) -
     return outside + inside
 
 
-#: The SM arms' pilot, two draws of 40 runs (AMD EPYC, 2026-12-07): k -> ((ratio, 95% interval)
-#: of SD_k / SD_learned in the first draw, the same in the second), from 1 - the SD reduction.
-SM_PILOT = {
-    2: ((1.034, 0.717, 1.493), (1.231, 0.843, 1.917)),
-    4: ((1.001, 0.679, 1.467), (0.737, 0.485, 1.177)),
-    8: ((1.169, 0.842, 1.669), (1.351, 0.960, 2.103)),
-    16: ((0.884, 0.636, 1.263), (1.118, 0.800, 1.728)),
+#: The SM arms' pilots, two draws each (AMD EPYC, 2026-12-07), by runs per arm: k -> ((ratio, 95%
+#: interval) of SD_k / SD_learned in the first draw, the same in the second), 1 - the SD reduction.
+#: 40 runs: docs/replication.md at 28d0f7a, the pilot that set R = 80; 80 runs: the same draws
+#: grown to 80 runs an arm (af94349).
+SM_PILOTS = {
+    40: {
+        2: ((1.034, 0.717, 1.493), (1.231, 0.843, 1.917)),
+        4: ((1.001, 0.679, 1.467), (0.737, 0.485, 1.177)),
+        8: ((1.169, 0.842, 1.669), (1.351, 0.960, 2.103)),
+        16: ((0.884, 0.636, 1.263), (1.118, 0.800, 1.728)),
+    },
+    80: {
+        2: ((0.987, 0.789, 1.243), (0.962, 0.746, 1.261)),
+        4: ((0.878, 0.668, 1.151), (0.765, 0.595, 1.004)),
+        8: ((0.926, 0.734, 1.177), (1.187, 0.924, 1.561)),
+        16: ((0.982, 0.740, 1.295), (1.072, 0.852, 1.383)),
+    },
 }
 
 
-def sm_pilot(k: int, pilot_runs: int = 40) -> tuple[float, float]:
+def sm_pilot(k: int, pilot_runs: int) -> tuple[float, float]:
     """(pooled ratio, SE of its log at one draw of ``pilot_runs``) of SM arm ``k``."""
-    draws = SM_PILOT[k]
+    draws = SM_PILOTS[pilot_runs][k]
     ratio = float(np.exp(np.mean([log(d[0]) for d in draws])))
     se = float(np.mean([(log(d[2]) - log(d[1])) / 3.92 for d in draws]))
     return ratio, se
@@ -129,10 +139,12 @@ def main() -> None:
                              [simulated_power(spread, r, rate) for r in args.runs]))
     rows.append(("claim 2, bitflip pooled 4 x 10 (df 36) / all at R >= 0.5, ratio 0.88",
                  [power_above(0.88, log_ratio_se(36, r - 1)) for r in args.runs]))
-    for k in SM_PILOT:
-        ratio, se = sm_pilot(k)
-        rows.append((f"SM arm k = {k}, SD_k / SD_learned against 25-40%, both at R, pilot ratio {ratio:.2f} (SE {se:.3f} at 40)",
-                     [power_range(ratio, se * sqrt(39 / (r - 1))) for r in args.runs]))
+    for pilot_runs, pilot in SM_PILOTS.items():
+        for k in pilot:
+            ratio, se = sm_pilot(k, pilot_runs)
+            rows.append((f"SM arm k = {k}, SD_k / SD_learned against 25-40%, both at R, pilot of {pilot_runs}: "
+                         f"ratio {ratio:.2f} (SE {se:.3f})",
+                         [power_range(ratio, se * sqrt((pilot_runs - 1) / (r - 1))) for r in args.runs]))
     print("test | " + " | ".join(f"R = {r}: power, agree" for r in args.runs))
     for name, powers in rows:
         print(name + " | " + " | ".join(f"{p:.2f}, {agreement(p):.2f}" for p in powers))
