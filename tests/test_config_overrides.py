@@ -205,9 +205,9 @@ def test_dry_run_without_an_execution_block_uses_the_defaults(run_snakemake, tmp
 def test_a_larger_check_for_some_recipes_plans_their_runs_only(run_snakemake, tmp_path):
     """The quick config's plateau.runs_by_setup gives the selection arms' checks 40 runs at E and
     2E while the other recipes' checks keep plateau.runs (10); a pattern naming one arm gives the
-    40 to that arm's check alone. The arms' rows train 80 runs at E, the check reads runs 1-40."""
+    40 to that arm's check alone. The arms' rows train 160 runs at E, the check reads runs 1-40."""
     assert DEFAULT["plateau"]["runs_by_setup"] == {"sel.lenet.*": 40}
-    assert DEFAULT["studies"]["selection"]["runs"] == 80
+    assert DEFAULT["studies"]["selection"]["runs"] == 160
 
     def planned_seeds(out):
         planned = set(re.findall(r"results/runs/([\w.+-]+)/all/seed(\d+)/history\.csv", out.stdout))
@@ -216,7 +216,7 @@ def test_a_larger_check_for_some_recipes_plans_their_runs_only(run_snakemake, tm
     out = dry_run(run_snakemake, tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     seeds = planned_seeds(out)
-    assert seeds("sel.lenet.k8") == seeds("sel.lenet.learned") == set(range(1, 81))
+    assert seeds("sel.lenet.k8") == seeds("sel.lenet.learned") == set(range(1, 161))
     assert seeds("sel.lenet.k8.epochs400") == set(range(1, 41))
     assert seeds("sel.lenet.learned.epochs200") == seeds("sel.lenet.k16.epochs400") == set(range(1, 41))
     assert seeds("cnn1d.epochs320") == seeds("linear.epochs800") == set(range(1, 11))
