@@ -42,3 +42,24 @@ def assert_same_run(a: Any, b: Any) -> None:
     assert state_bits(a.state_dict) == state_bits(b.state_dict), "weights differ"
     assert history_bits(a.history) == history_bits(b.history), "histories differ"
     assert a.record["bitflip"] == b.record["bitflip"]
+
+
+def train_alone_and_stacked(setup: dict, data: Any, seeds: list) -> tuple[Any, list]:
+    """The run of ``seeds[0]`` trained alone, and the runs of ``seeds`` trained as one stack."""
+    from runvar.train import train_run, train_runs
+
+    alone = train_run(setup, data, seeds[0], log=lambda _: None)
+    return alone, list(train_runs(setup, data, seeds, log=lambda _: None, stack=len(seeds)))
+
+
+def assert_same_runs_both_ways(fast: tuple[Any, list], slow: tuple[Any, list], variant: str) -> None:
+    """Runs of :func:`train_alone_and_stacked` through a fast path (``fast``) and through torch's
+    operations (``slow``) are bitwise the same, alone and stacked, and the stacked runs are the
+    run alone; the stacked runs ran stacked, with a flipped bit exactly when ``variant`` flips one."""
+    (fast_alone, fast_stacked), (slow_alone, slow_stacked) = fast, slow
+    assert [r.record["stacked"] for r in fast_stacked] == [True] * len(fast_stacked)
+    assert [r.record["bitflip"] is not None for r in fast_stacked] == [variant == "bitflip"] * len(fast_stacked)
+    assert_same_run(fast_alone, slow_alone)
+    for fast_run, slow_run in zip(fast_stacked, slow_stacked, strict=True):
+        assert_same_run(fast_run, slow_run)
+    assert_same_run(fast_alone, fast_stacked[0])

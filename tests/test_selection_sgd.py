@@ -20,9 +20,9 @@ from runvar.bitflip import flip_one_bit
 from runvar.models.selection_kernels import argmax_last, backward_and_step, chosen_after_step, gather_last, sgd_recipe
 from runvar.models.weight_selection import SelectLinear
 from runvar.seeds import run_seeds
-from runvar.train import _step, make_optimizer, train_run, train_runs
+from runvar.train import _step, make_optimizer
 
-from .bitwise import assert_same_run, same_bits, state_bits
+from .bitwise import assert_same_runs_both_ways, same_bits, state_bits, train_alone_and_stacked
 
 REPO = Path(__file__).resolve().parents[1]
 needs_compiler = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc) on this machine")
@@ -181,21 +181,14 @@ def test_selection_runs_are_bitwise_the_same_with_and_without_the_fused_update(t
     setup = {**tiny_setup, "model": {"name": "lenet", "mode": "select", "k": k}, "epochs": 3, "evaluate_every": 1,
              "optimizer": STUDY_SGD, "augment": {"crop_padding": 0}}
     seeds = [run_seeds(variant, r) for r in (1, 2)]
-    fast_alone = train_run(setup, tiny_data, seeds[0], log=lambda _: None)
-    fast_stacked = list(train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=2))
+    fast = train_alone_and_stacked(setup, tiny_data, seeds)
     steps = 3 * -(-480 // 64)  # 3 epochs of the tiny data's 480 examples at batch 64
     assert len(fused_calls) >= 3 * steps * 3, "training did not run through the fused update"
     monkeypatch.setattr(selection_kernels, "ENABLED", False)
     fused_calls.clear()
-    slow_alone = train_run(setup, tiny_data, seeds[0], log=lambda _: None)
-    slow_stacked = list(train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=2))
+    slow = train_alone_and_stacked(setup, tiny_data, seeds)
     assert not fused_calls
-    assert [r.record["stacked"] for r in fast_stacked] == [True, True]
-    assert [r.record["bitflip"] is not None for r in fast_stacked] == [variant == "bitflip"] * 2
-    assert_same_run(fast_alone, slow_alone)
-    for fast, slow in zip(fast_stacked, slow_stacked):
-        assert_same_run(fast, slow)
-    assert_same_run(fast_alone, fast_stacked[0])
+    assert_same_runs_both_ways(fast, slow, variant)
 
 
 def _two_steps(model, optimizer, x, y, step):

@@ -10,9 +10,8 @@ import torch.nn.functional as F
 from runvar.models import window_kernels
 from runvar.models.small import strided_windows
 from runvar.seeds import run_seeds
-from runvar.train import train_run, train_runs
 
-from .bitwise import assert_same_run, same_bits
+from .bitwise import assert_same_runs_both_ways, same_bits, train_alone_and_stacked
 
 needs_compiler = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc) on this machine")
 #: (input shape (..., L, C), kernel, stride, padding): cnn1d's and hidden_conv's layers, odd
@@ -109,15 +108,7 @@ def test_cnn1d_runs_are_bitwise_the_same_with_and_without_the_kernels(tiny_setup
     of 2): every bit of training through the kernels is that of training through torch's operations."""
     setup = {**tiny_setup, "model": {**tiny_setup["model"], "conv": "gemm"}, "epochs": 2, "evaluate_every": 1}
     seeds = [run_seeds(variant, r) for r in (1, 2)]
-    fast_alone = train_run(setup, tiny_data, seeds[0], log=lambda _: None)
-    fast_stacked = list(train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=2))
+    fast = train_alone_and_stacked(setup, tiny_data, seeds)
     assert compiled_calls["windows"] > 0 and compiled_calls["windows_backward"] > 0
     monkeypatch.setattr(window_kernels, "ENABLED", False)
-    slow_alone = train_run(setup, tiny_data, seeds[0], log=lambda _: None)
-    slow_stacked = list(train_runs(setup, tiny_data, seeds, log=lambda _: None, stack=2))
-    assert [r.record["stacked"] for r in fast_stacked] == [True, True]
-    assert [r.record["bitflip"] is not None for r in fast_stacked] == [variant == "bitflip"] * 2
-    assert_same_run(fast_alone, slow_alone)
-    for fast, slow in zip(fast_stacked, slow_stacked):
-        assert_same_run(fast, slow)
-    assert_same_run(fast_alone, fast_stacked[0])
+    assert_same_runs_both_ways(fast, train_alone_and_stacked(setup, tiny_data, seeds), variant)
