@@ -18,8 +18,9 @@ does not hold for such a mixture, so it is simulated).
 The SM arms' rows take their pilot from two draws (of 40 runs an arm, then of 80); for each,
 the ratio SD_k / SD_learned pooled over the draws (geometric mean) and the SE of its log read
 from the bootstrap intervals (width / 3.92, the draws' mean), scaled as 1 / sqrt(R - 1). An arm
-decides when its interval clears SM's claimed 25-40% reduction: ratio above 0.75 (below the
-claim), inside [0.6, 0.75] (consistent) or below 0.6 (above).
+decides as runvar.claims.range_verdict does on the reduction: *below* SM's claimed 25-40% (ratio
+interval above 0.75), *above* it (under 0.6), or *consistent* (overlapping [0.6, 0.75] and under
+1, a reduction shown); otherwise it is inconclusive.
 """
 
 from __future__ import annotations
@@ -80,11 +81,16 @@ def power_above(ratio: float, se: float, edge: float = 0.5) -> float:
 
 
 def power_range(ratio: float, se: float, low: float = 0.6, high: float = 0.75) -> float:
-    """P(the 95% interval of the log ratio clears ``[low, high]`` or lies inside it)."""
+    """P(an SM arm decides) at a true ratio SD_k / SD_learned (runvar.claims.range_verdict on the
+    reduction 1 - ratio against SM's [1 - high, 1 - low]): *below* when the log ratio's 95%
+    interval lies above ln ``high``, *above* when it lies under ln ``low``, *consistent* when it
+    overlaps [ln low, ln high] and lies under 0 (a reduction shown); undecided when it overlaps the
+    range and includes 0, i.e. when the estimate falls in [-1.96 se, ln high + 1.96 se]."""
     m, half = log(ratio), 1.96 * se
-    outside = normal_cdf((m - log(high)) / se - 1.96) + normal_cdf((log(low) - m) / se - 1.96)
-    inside = max(0.0, normal_cdf((log(high) - half - m) / se) - normal_cdf((log(low) + half - m) / se))
-    return outside + inside
+    undecided_low, undecided_high = -half, log(high) + half
+    if undecided_low >= undecided_high:
+        return 1.0
+    return 1.0 - (normal_cdf((undecided_high - m) / se) - normal_cdf((undecided_low - m) / se))
 
 
 #: The SM arms' pilots, two draws each (AMD EPYC, 2026-12-07), by runs per arm: k -> ((ratio, 95%

@@ -176,16 +176,22 @@ def test_the_distance_of_a_ratio_test_is_on_the_log_scale():
 def test_the_distance_of_a_linear_test_of_an_sm_arm_and_of_a_plateau_check():
     # "> 0" on a reduction: 15 / ((25 - 5) / 3.92) = 2.94
     assert claim_test_distance(first_draw()["reduction_claims"][1]) == pytest.approx(2.94)
-    # SM k = 4 on the ratio SD_k / SD_learned, log scale, against 0.75 (reduction 25%):
-    # 0.7 [0.5, 0.9]: ln(0.75 / 0.7) / (ln(0.9 / 0.5) / 3.92) = 0.0690 / 0.1499 = 0.460;
-    # 0.8 [0.55, 1.05]: ln(0.8 / 0.75) / (ln(1.05 / 0.55) / 3.92) = 0.0645 / 0.1650 = 0.391
+    # SM k = 4, consistent in the first draw (its interval's lower end over no reduction) and
+    # inconclusive in the second: both measured from that edge, ratio SD_k / SD_learned 1, on the
+    # log scale: 0.7 [0.5, 0.9]: ln(1 / 0.7) / (ln(0.9 / 0.5) / 3.92) = 0.3567 / 0.1499 = 2.379;
+    # 0.8 [0.55, 1.05]: ln(1 / 0.8) / (ln(1.05 / 0.55) / 3.92) = 0.2231 / 0.1650 = 1.353
     rows = by_name(compare(first_draw(), second_draw()))
-    assert rows["lenet k = 4"].first_distance_se == pytest.approx(0.460, abs=1e-3)
-    assert rows["lenet k = 4"].second_distance_se == pytest.approx(0.391, abs=1e-3)
-    # the edge the verdict turns on, not "no reduction": a ratio of 1.0 [0.8, 1.25] is
-    # ln(1 / 0.75) / (ln(1.25 / 0.8) / 3.92) = 2.53 SE from 0.75, though it sits on 0% itself
-    assert arm_distance({"sd_reduction": 0.0, "sd_reduction_ci95_low": -0.25,
-                         "sd_reduction_ci95_high": 0.2}) == pytest.approx(2.527, abs=1e-3)
+    assert rows["lenet k = 4"].first_distance_se == pytest.approx(2.379, abs=1e-3)
+    assert rows["lenet k = 4"].second_distance_se == pytest.approx(1.353, abs=1e-3)
+    # a *below* verdict turns on 25% (ratio 0.75), not on no reduction: a ratio of 1.0 [0.8, 1.25]
+    # is ln(1 / 0.75) / (ln(1.25 / 0.8) / 3.92) = 2.53 SE from it, though it sits on 0% itself
+    no_reduction = {"sd_reduction": 0.0, "sd_reduction_ci95_low": -0.25, "sd_reduction_ci95_high": 0.2}
+    assert arm_distance(no_reduction, "below") == pytest.approx(2.527, abs=1e-3)
+    assert arm_distance(no_reduction) == pytest.approx(0.0)  # the nearest edge
+    second = second_draw()
+    second["selection"][1] = arm("4", 0.0, -0.25, 0.2, "below")
+    row = by_name(compare(first_draw(), second))["lenet k = 4"]  # consistent vs below: each its own edge
+    assert row.contradict and row.second_distance_se == pytest.approx(2.527, abs=1e-3)
     # plateau: (0.3 - 0.1) / 0.05 = 4 under the threshold; (0.3 - 0.35) / 0.1 = -0.5 over it
     assert rows["cnn1d (all)"].first_distance_se == pytest.approx(4.0)
     assert rows["cnn1d (all)"].second_distance_se == pytest.approx(-0.5)

@@ -47,10 +47,11 @@ Z95_WIDTH = 3.92
 CLAIM_SECTIONS: tuple[tuple[str, str], ...] = (
     ("sources_claims", "sources"), ("reduction_claims", "reduction"), ("language_claims", "language"))
 
-#: The SM arms' verdict edges, SM's claimed 25-40% SD reduction, as ratios SD_k / SD_learned
-#: (0.75, 0.6): the edges the verdict turns on (runvar.claims.range_verdict), on the scale the
-#: arm's runs to decide are projected on (runvar.selection.stats.reduction_runs_to_decide).
-ARM_EDGES: tuple[float, ...] = tuple(1.0 - r for r in SM_CLAIMED_REDUCTION)
+#: The edge each decided SM-arm verdict turns on (runvar.claims.range_verdict), as a ratio
+#: SD_k / SD_learned (1 - the SD reduction): *below*, the interval's upper end under SM's 25%
+#: (0.75); *above*, its lower end over 40% (0.6); *consistent*, its lower end over no reduction (1).
+ARM_EDGES: dict[str, float] = {"below": 1.0 - SM_CLAIMED_REDUCTION[0], "above": 1.0 - SM_CLAIMED_REDUCTION[1],
+                               "consistent": 1.0}
 
 ON_PLATEAU, OFF_PLATEAU, UNDECIDED = "on the plateau", "not on the plateau", "undecided"
 
@@ -76,6 +77,9 @@ class Verdict:
     name: str
     verdict: str | None
     distance_se: float | None = None
+    #: An SM arm's distance from the edge of each decided verdict (:data:`ARM_EDGES`), so that a
+    #: disagreement measures both draws against the edge the deciding draw cleared.
+    edge_distances: Mapping[str, float | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -188,13 +192,26 @@ def claim_test_distance(record: Mapping[str, Any]) -> float | None:
                            parse_margin(str(record["margin"])), log=is_ratio_test(record))
 
 
-def arm_distance(record: Mapping[str, Any]) -> float | None:
-    """An SM arm's distance from SM's claimed range in SE: its ratio SD_k / SD_learned (1 - the
-    SD reduction) from the nearer of 0.75 and 0.6 (:data:`ARM_EDGES`), on the log scale."""
+def arm_distance(record: Mapping[str, Any], verdict: str | None = None) -> float | None:
+    """An SM arm's distance in SE from the edge ``verdict`` turns on (:data:`ARM_EDGES`; without
+    one, the nearest edge), on the log scale of its ratio SD_k / SD_learned (1 - the SD reduction),
+    the scale its runs to decide are projected on (runvar.selection.stats.reduction_runs_to_decide)."""
     if record.get("sd_reduction") is None:
         return None
+    edges = [ARM_EDGES[verdict]] if verdict else list(ARM_EDGES.values())
     return margin_distance(1.0 - record["sd_reduction"], 1.0 - record["sd_reduction_ci95_high"],
-                           1.0 - record["sd_reduction_ci95_low"], ARM_EDGES, log=True)
+                           1.0 - record["sd_reduction_ci95_low"], edges, log=True)
+
+
+def _distances_from_one_edge(one: Verdict, two: Verdict) -> tuple[float | None, float | None]:
+    """Both draws' distances, each against the edge the other's decided verdict turned on where
+    exactly one of them decided (an SM arm *below* in one draw is measured from 25% in both);
+    otherwise each its own."""
+    decided = {outcome(v.verdict) for v in (one, two) if v.verdict} & set(ARM_EDGES)
+    if one.edge_distances is None or two.edge_distances is None or len(decided) != 1:
+        return one.distance_se, two.distance_se
+    edge = decided.pop()
+    return one.edge_distances[edge], two.edge_distances[edge]
 
 
 def plateau_distance(change: float | None, change_se: float | None, max_change: float | None) -> float | None:
@@ -232,7 +249,12 @@ def _claim_verdicts(summary: Mapping[str, Any]) -> list[Verdict]:
 
 
 def _arm_verdicts(summary: Mapping[str, Any]) -> list[Verdict]:
-    return [Verdict("SM arm", f"{r['model']} k = {r['k']}", r["verdict"], arm_distance(r))
+    def own(record: Mapping[str, Any]) -> float | None:
+        verdict = outcome(record["verdict"])
+        return arm_distance(record, verdict if verdict in ARM_EDGES else None)
+
+    return [Verdict("SM arm", f"{r['model']} k = {r['k']}", r["verdict"], own(r),
+                    {edge: arm_distance(r, edge) for edge in ARM_EDGES})
             for r in summary.get("selection") or [] if r.get("verdict")]
 
 
@@ -267,8 +289,9 @@ def compare(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[Row]:
     rows = []
     for key in keys:
         one, two = ones.get(key), twos.get(key)
-        rows.append(Row(key[0], key[1], one.verdict if one else None, two.verdict if two else None,
-                        one.distance_se if one else None, two.distance_se if two else None))
+        distances = _distances_from_one_edge(one, two) if one and two else (
+            one.distance_se if one else None, two.distance_se if two else None)
+        rows.append(Row(key[0], key[1], one.verdict if one else None, two.verdict if two else None, *distances))
     order = {kind: i for i, kind in enumerate(KINDS)}
     return sorted(rows, key=lambda r: order[r.kind])
 
