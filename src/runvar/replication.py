@@ -204,9 +204,9 @@ def arm_distance(record: Mapping[str, Any], verdict: str | None = None) -> float
 
 
 def _distances_from_one_edge(one: Verdict, two: Verdict) -> tuple[float | None, float | None]:
-    """Both draws' distances, each against the edge the other's decided verdict turned on where
-    exactly one of them decided (an SM arm *below* in one draw is measured from 25% in both);
-    otherwise each its own."""
+    """Both draws' distances from one edge where their decided verdicts name one (an SM arm
+    *below* in one draw and undecided in the other is measured from 25% in both); otherwise,
+    e.g. *consistent* against *below*, each from its own."""
     decided = {outcome(v.verdict) for v in (one, two) if v.verdict} & set(ARM_EDGES)
     if one.edge_distances is None or two.edge_distances is None or len(decided) != 1:
         return one.distance_se, two.distance_se
