@@ -248,14 +248,18 @@ def _claim_verdicts(summary: Mapping[str, Any]) -> list[Verdict]:
     return found
 
 
-def _arm_verdicts(summary: Mapping[str, Any]) -> list[Verdict]:
-    def own(record: Mapping[str, Any]) -> float | None:
-        verdict = outcome(record["verdict"])
-        return arm_distance(record, verdict if verdict in ARM_EDGES else None)
+def _arm_verdict(record: Mapping[str, Any]) -> Verdict:
+    """An SM arm's verdict, its distance from the edge of each decided verdict, and its own
+    distance: from its verdict's edge when decided, from the nearest edge when not."""
+    edges = {edge: arm_distance(record, edge) for edge in ARM_EDGES}
+    verdict = outcome(record["verdict"])
+    known = [d for d in edges.values() if d is not None]
+    own = edges[verdict] if verdict in edges else (min(known) if known else None)
+    return Verdict("SM arm", f"{record['model']} k = {record['k']}", record["verdict"], own, edges)
 
-    return [Verdict("SM arm", f"{r['model']} k = {r['k']}", r["verdict"], own(r),
-                    {edge: arm_distance(r, edge) for edge in ARM_EDGES})
-            for r in summary.get("selection") or [] if r.get("verdict")]
+
+def _arm_verdicts(summary: Mapping[str, Any]) -> list[Verdict]:
+    return [_arm_verdict(r) for r in summary.get("selection") or [] if r.get("verdict")]
 
 
 def _plateau_verdicts(summary: Mapping[str, Any]) -> list[Verdict]:
